@@ -1,0 +1,50 @@
+"""eqlmini: Elasticsearch's Event Query Language (EQL), parsed with Lark and run in Python.
+
+    >>> import eqlmini
+    >>> query = eqlmini.compile('process where process.name : "cmd.exe"')
+    >>> query({"event": {"category": "process"}, "process": {"name": "CMD.EXE"}})
+    True
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ast
+from .errors import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError, EqlUnsupportedError, Span
+from .parser import parse as _parse
+from .query import Query, SearchOptions
+from .rules import Rule, bundled_rules
+from .sequences import MissingEvent, Result
+from .verifier import verify
+
+__all__ = [
+    "compile", "parse", "Query", "Result", "MissingEvent", "Rule", "bundled_rules", "ast",
+    "EqlError", "EqlSyntaxError", "EqlSemanticError", "EqlUnsupportedError", "EqlEventError", "Span",
+]
+__version__ = "0.1.0"
+
+
+def parse(text: str) -> ast.Query:
+    """Parse and verify EQL ``text``; return its syntax tree.
+
+    Raises EqlSyntaxError for text that is not EQL and EqlSemanticError for EQL that
+    Elasticsearch would reject (unknown function, type clash, unsupported feature, ...).
+    """
+    return verify(_parse(text))
+
+
+def compile(text: str, **options: Any) -> Query:  # noqa: A001 - the name is the API
+    """Compile EQL ``text`` into a :class:`Query`, ready to match millions of events.
+
+    Options (keyword only), as in Elasticsearch's EQL search API: ``timestamp_field``
+    (default ``"@timestamp"``), ``tiebreaker_field`` (default None),
+    ``event_category_field`` (default ``"event.category"``), ``size`` (default None: no
+    limit) and ``max_samples_per_key`` (default 1).
+    """
+    search_options = SearchOptions(**options)
+    tree = parse(text)
+    try:
+        return Query.build(text, tree, search_options)
+    except EqlError as error:
+        raise error.with_text(text) from None

@@ -1,0 +1,184 @@
+"""Query: a compiled EQL statement with its options; match, filter and search events."""
+
+from __future__ import annotations
+
+import itertools
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from . import ast, compiler, sequences
+from .errors import EqlError
+from .fields import getter
+from .sequences import EventOrder, Result, SampleMatcher, SequenceMatcher, StageSpec
+
+Event = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    """The options of Elasticsearch's EQL search API that eqlmini honours."""
+
+    timestamp_field: str = "@timestamp"
+    tiebreaker_field: str | None = None
+    event_category_field: str = "event.category"
+    size: int | None = None
+    max_samples_per_key: int = 1
+
+    def __post_init__(self) -> None:
+        if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
+            raise ValueError(f"size must be a non-negative integer or None, not {self.size!r}")
+        if not isinstance(self.max_samples_per_key, int) or self.max_samples_per_key < 1:
+            raise ValueError(f"max_samples_per_key must be a positive integer, not {self.max_samples_per_key!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class Query:
+    """A compiled query. Call it (or ``match``) on one event; ``filter`` or ``search`` streams.
+
+    Build it with :func:`eqlmini.compile`; it is immutable and safe to share between threads.
+    """
+
+    text: str
+    tree: ast.Query
+    options: SearchOptions
+    _predicate: Callable[[Event], bool] | None = field(repr=False)
+    _stages: tuple[StageSpec, ...] = field(default=(), repr=False)
+    _until: StageSpec | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, text: str, tree: ast.Query, options: SearchOptions) -> "Query":
+        """Compile a verified tree once: the event predicate, or every stage's filter and keys."""
+        compile_options = compiler.Options(event_category_field=options.event_category_field)
+        body = tree.body
+        if isinstance(body, ast.EventQuery):
+            return cls(text, tree, options, compiler.compile_event_query(body, compile_options))
+        stages = _stage_specs(body.stages, body.by, compile_options)
+        until = None
+        if isinstance(body, ast.Sequence) and body.until is not None:
+            until = _stage_specs((body.until,), body.by, compile_options)[0]
+        return cls(text, tree, options, None, tuple(stages), until)
+
+    @property
+    def kind(self) -> str:
+        """``"event"``, ``"sequence"`` or ``"sample"``."""
+        return self.tree.kind
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The fields the query reads (the category field included when it tests one)."""
+        names = list(self.tree.fields())
+        categories = [self.tree.body] if isinstance(self.tree.body, ast.EventQuery) else [
+            stage.query for stage in self.tree.stages()]
+        if any(query.category is not None for query in categories):
+            names.append(self.options.event_category_field)
+        return tuple(dict.fromkeys(names))
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __call__(self, event: Event) -> bool:
+        """Whether one event matches (event queries only)."""
+        return self.match(event)
+
+    def match(self, event: Event) -> bool:
+        """Whether one event matches (event queries only; pipes do not apply to one event)."""
+        if self._predicate is None:
+            raise EqlError(f"a {self.kind} query matches a stream of events, not one: use search()")
+        return self._predicate(event)
+
+    def filter(self, events: Iterable[Event]) -> Iterator[Event]:
+        """Lazily yield the events that match, in input order (event queries only, no pipes)."""
+        if self._predicate is None:
+            raise EqlError(f"a {self.kind} query matches a stream of events, not one: use search()")
+        return filter(self._predicate, events)
+
+    def search(self, events: Iterable[Event], *, assume_sorted: bool | None = None) -> Iterator[Result]:
+        """Run the query over events as Elasticsearch would and yield ``Result`` objects.
+
+        Events are taken in (timestamp, tiebreaker) order. A list or tuple is checked and
+        sorted only if needed; any other iterable is streamed and must already be in order
+        (an event out of order raises EqlEventError), unless ``assume_sorted=False``, which
+        sorts it in memory. ``| head`` and ``| tail`` pipes and the ``size`` option apply.
+        """
+        order = self._order()
+        stream = sequences.ordered(events, order, assume_sorted=assume_sorted)
+        results = self._results(stream, order)
+        for pipe in self.tree.pipes:
+            results = _apply_pipe(pipe, results)
+        if self.options.size is not None:
+            results = itertools.islice(results, self.options.size)
+        return results
+
+    def _order(self) -> EventOrder:
+        tiebreaker = self.options.tiebreaker_field
+        return EventOrder(getter(self.options.timestamp_field), getter(tiebreaker) if tiebreaker else None)
+
+    def _results(self, events: Iterator[Event], order: EventOrder) -> Iterator[Result]:
+        if self._predicate is not None:
+            match = self._predicate
+            return (Result((event,), ()) for event in events if match(event))
+        body = self.tree.body
+        if isinstance(body, ast.Sequence):
+            matcher = SequenceMatcher(self._stages, until=self._until, order=order,
+                                      maxspan_ms=body.maxspan.millis if body.maxspan else None)
+            return _drain(events, matcher.push, matcher.close)
+        sampler = SampleMatcher(self._stages, max_samples_per_key=self.options.max_samples_per_key)
+        return _drain(events, lambda event: sampler.push(event) or [], sampler.close)
+
+
+def _stage_specs(stages: Iterable[ast.Stage], by: tuple[ast.Expr, ...],
+                 options: compiler.Options) -> list[StageSpec]:
+    """One StageSpec per stage, a stage ``with runs=N`` repeated N times."""
+    specs = []
+    for stage in stages:
+        spec = StageSpec(matches=compiler.compile_event_query(stage.query, options),
+                         keys=_join_keys((*by, *stage.by)), missing=stage.missing)
+        specs.extend([spec] * (stage.runs or 1))
+    return specs
+
+
+def _drain(events: Iterator[Event], push: Callable[[Event], list[Result]],
+           close: Callable[[], list[Result]]) -> Iterator[Result]:
+    for event in events:
+        yield from push(event)
+    yield from close()
+
+
+def _join_keys(keys: tuple[ast.Expr, ...]) -> Callable[[Event], list[tuple]]:
+    """Every key tuple an event takes part under: the product of its keys' values.
+
+    Duplicates collapse; a null or missing value excludes the event unless the key is
+    ``?optional``, where null is a key value of its own (spec sections 5 and 6).
+    """
+    if not keys:
+        return lambda event: [()]
+    readers = [(getter(key.name), key.optional) for key in keys]  # type: ignore[union-attr]
+
+    def key_tuples(event: Event) -> list[tuple]:
+        choices = []
+        for read, optional in readers:
+            raw = read(event)
+            if raw is None:
+                if not optional:
+                    return []
+                choices.append((None,))
+            elif raw.__class__ is list:
+                choices.append(tuple(dict.fromkeys(_hashable(v) for v in raw)))
+            else:
+                choices.append((_hashable(raw),))
+        if len(choices) == 1:
+            return [(value,) for value in choices[0]]
+        return list(itertools.product(*choices))
+    return key_tuples
+
+
+def _hashable(value: Any) -> Any:
+    return value if value.__class__ in (str, int, float, bool) else str(value)
+
+
+def _apply_pipe(pipe: ast.Pipe, results: Iterator[Result]) -> Iterator[Result]:
+    count = pipe.args[0].value  # type: ignore[union-attr]  # verified: one non-negative int
+    if pipe.name == "head":
+        return itertools.islice(results, count)
+    return iter(deque(results, maxlen=count)) if count else iter(())

@@ -1,0 +1,150 @@
+"""Scalar semantics shared by the compiler and the engines: equality, ordering, text form.
+
+Values are what a field or expression yields for one event: ``None`` (null or missing),
+``str``, ``int``, ``float`` or ``bool``. Comparisons follow Elasticsearch's three-valued
+logic inside expressions: anything compared with null is null (``None``).
+
+Elasticsearch compares a field with a literal *through the field's mapping*: a keyword
+field holding ``4688`` is the string ``"4688"``; a long field queried with ``"42"`` parses
+the string; a date field queried with ``"2017-08-30T20:47:33Z"`` parses the date. eqlmini
+has no mapping, so it coerces the same way at run time: a string meets a number by
+parsing the string as a number, then as an ISO-8601 date (epoch milliseconds).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any, Iterable
+
+Value = Any  # None | str | int | float | bool
+
+
+def as_values(raw: Any) -> Iterable[Any]:
+    """The values of a getter result: () for None, the list itself, or a 1-tuple."""
+    if raw is None:
+        return ()
+    return raw if raw.__class__ is list else (raw,)
+
+
+def to_text(value: Value) -> str | None:
+    """A scalar as Elasticsearch would index it in a keyword field (Java-style numbers)."""
+    kind = value.__class__
+    if kind is str:
+        return value
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return str(value)
+    if kind is float:
+        return java_double(value)
+    return None
+
+
+def java_double(value: float) -> str:
+    """Render a float as Java's ``Double.toString`` does for common values (``1.0``, ``1.5E10``)."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value == int(value) and abs(value) < 1e7:
+        return f"{int(value)}.0"
+    text = repr(value)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        if "." not in mantissa:
+            mantissa += ".0"
+        return f"{mantissa}E{int(exponent)}"
+    return text
+
+
+@lru_cache(maxsize=65536)
+def parse_number(text: str) -> int | float | None:
+    """A string read as a number (integer, decimal, or ISO-8601 date as epoch ms), or None."""
+    stripped = text.strip()
+    try:
+        return int(stripped)
+    except ValueError:
+        pass
+    try:
+        number = float(stripped)
+        if not math.isnan(number):
+            return number
+    except ValueError:
+        pass
+    return parse_date(stripped)
+
+
+def parse_date(text: str) -> int | None:
+    """An ISO-8601 date or date-time as epoch milliseconds (UTC when no offset), or None."""
+    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(round(moment.timestamp() * 1000))
+
+
+def _is_number(value: Value) -> bool:
+    return value.__class__ in (int, float)
+
+
+def _coerce_pair(a: Value, b: Value) -> tuple[Value, Value] | None:
+    """Bring two non-null scalars to a comparable pair, or None if they cannot be compared."""
+    ka, kb = a.__class__, b.__class__
+    if ka is kb:
+        return a, b
+    if _is_number(a) and _is_number(b):
+        return a, b
+    if ka is str and _is_number(b):
+        number = parse_number(a)
+        return (number, b) if number is not None else None
+    if kb is str and _is_number(a):
+        number = parse_number(b)
+        return (a, number) if number is not None else None
+    if ka is bool and kb is str:
+        return (to_text(a), b)
+    if kb is bool and ka is str:
+        return (a, to_text(b))
+    return None
+
+
+def equals(a: Value, b: Value) -> bool | None:
+    """``a == b`` in Elasticsearch's terms: None if either is null, else True or False."""
+    if a is None or b is None:
+        return None
+    if a.__class__ is b.__class__:
+        return a == b
+    pair = _coerce_pair(a, b)
+    return pair is not None and pair[0] == pair[1]
+
+
+def compare(a: Value, b: Value) -> int | None:
+    """-1, 0 or 1 for ordered scalars; None when either is null or they cannot be ordered."""
+    if a is None or b is None:
+        return None
+    pair = _coerce_pair(a, b)
+    if pair is None:
+        return None
+    x, y = pair
+    if x.__class__ is bool or y.__class__ is bool:
+        x, y = int(x), int(y)
+    try:
+        return (x > y) - (x < y)
+    except TypeError:
+        return None
+
+
+def sort_key(value: Value) -> tuple[int, Any]:
+    """A total order over mixed scalars (null first, then booleans, numbers, strings)."""
+    if value is None:
+        return (0, 0)
+    if value.__class__ is bool:
+        return (1, value)
+    if _is_number(value):
+        return (2, value)
+    return (3, str(value))

@@ -1,0 +1,213 @@
+"""Compile-time checks: what Elasticsearch rejects after parsing, eqlmini rejects too.
+
+Each check is a small function over the tree that raises :class:`EqlSemanticError` at the
+node at fault. There is no index mapping, so types are known only for literals, function
+results and operators; a field's type is unknown and never blamed.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Iterable
+
+from . import ast, functions
+from .errors import EqlSemanticError, EqlUnsupportedError
+
+# Static types: "string", "number", "boolean", "null", or None for "unknown" (a field).
+BOOLEAN_NODES = (ast.Comparison, ast.Match, ast.In, ast.Not, ast.And, ast.Or)
+SUPPORTED_PIPES = ("head", "tail")
+REJECTED_PIPES = ("count", "filter", "sort", "unique", "unique_count")
+MAX_SAMPLE_FILTERS = 5
+
+
+def static_type(node: ast.Expr) -> str | None:
+    """The type an expression is known to have before any event is seen, or None."""
+    if isinstance(node, ast.Literal):
+        value = node.value
+        if value is None:
+            return "null"
+        if isinstance(value, bool):
+            return "boolean"
+        return "string" if isinstance(value, str) else "number"
+    if isinstance(node, BOOLEAN_NODES):
+        return "boolean"
+    if isinstance(node, (ast.Arithmetic, ast.Unary)):
+        return "number"
+    if isinstance(node, ast.Call):
+        function = functions.FUNCTIONS.get(node.name.lower())
+        return function.return_type if function else None
+    return None
+
+
+def has_field(node: ast.Expr) -> bool:
+    """Whether an expression reads any field (so it is not a constant)."""
+    return any(isinstance(n, ast.Field) for n in ast.walk(node))
+
+
+def verify(query: ast.Query) -> ast.Query:
+    """Check a parsed query; return it unchanged or raise EqlSemanticError at the fault."""
+    body = query.body
+    if isinstance(body, ast.Sequence):
+        _check_sequence(body)
+    elif isinstance(body, ast.Sample):
+        _check_sample(body, query.pipes)
+    for expr in query.expressions():
+        for node in ast.walk(expr):
+            _check_node(node)
+    for condition in _conditions(query):
+        _check_condition(condition)
+    for pipe in query.pipes:
+        _check_pipe(pipe)
+    return query
+
+
+def _conditions(query: ast.Query) -> Iterable[ast.Expr]:
+    if isinstance(query.body, ast.EventQuery):
+        yield query.body.where
+    for stage in query.stages():
+        yield stage.query.where
+
+
+# ------------------------------------------------------------------ expressions
+def _check_node(node: ast.Expr) -> None:
+    if isinstance(node, ast.Call):
+        function = functions.resolve(node)
+        functions.check_arguments(node, function)
+    elif isinstance(node, ast.Match):
+        _check_match(node)
+    elif isinstance(node, ast.Comparison):
+        _check_comparison(node)
+    elif isinstance(node, ast.In):
+        _check_in(node)
+    elif isinstance(node, (ast.Arithmetic, ast.Unary)):
+        operands = (node.left, node.right) if isinstance(node, ast.Arithmetic) else (node.operand,)
+        for position, operand in enumerate(operands, 1):
+            kind = static_type(operand)
+            if kind not in (None, "number", "null"):
+                raise EqlSemanticError(
+                    f"{_ordinal(position)} argument of [{node}] must be [numeric], found value [{operand}] "
+                    f"type [{kind}]", node.span)
+    elif isinstance(node, (ast.And, ast.Or, ast.Not)):
+        operands = node.terms if isinstance(node, (ast.And, ast.Or)) else (node.operand,)
+        for operand in operands:
+            _check_boolean(operand, node)
+
+
+def _check_boolean(operand: ast.Expr, parent: ast.Expr) -> None:
+    kind = static_type(operand)
+    if kind not in (None, "boolean", "null"):
+        raise EqlSemanticError(f"argument of [{parent}] must be [boolean], found value [{operand}] type [{kind}]",
+                               operand.span or parent.span)
+
+
+def _check_condition(condition: ast.Expr) -> None:
+    kind = static_type(condition)
+    if kind not in (None, "boolean", "null"):
+        raise EqlSemanticError(f"Condition expression needs to be boolean, found [{kind.upper()}]",
+                               condition.span)
+
+
+def _check_match(node: ast.Match) -> None:
+    left_type = static_type(node.left)
+    if left_type not in (None, "string"):
+        raise EqlSemanticError(f"1st argument of [{node}] must be [string], found value [{node.left}] "
+                               f"type [{left_type}]", node.span)
+    for pattern in node.patterns:
+        if not isinstance(pattern.value, str):
+            hint = "; consider using [==] instead" if node.op == ":" else ""
+            raise EqlSemanticError(
+                f"2nd argument of [{node}] must be [string], found value [{pattern}] "
+                f"type [{static_type(pattern)}]{hint}", pattern.span or node.span)
+
+
+def _check_comparison(node: ast.Comparison) -> None:
+    # An optional field may be unmapped, i.e. the null literal, so Elasticsearch accepts it.
+    optional = any(isinstance(side, ast.Field) and side.optional for side in (node.left, node.right))
+    if has_field(node.left) and has_field(node.right) and not optional:
+        raise EqlSemanticError("Comparisons against fields are not (currently) supported", node.span)
+    left, right = static_type(node.left), static_type(node.right)
+    if node.op not in ("==", "!=") and "null" in (left, right):
+        return  # `x < null` is null at run time, as in Elasticsearch
+    if left and right and "null" not in (left, right) and left != right:
+        raise EqlSemanticError(f"2nd argument of [{node}] must be [{left}], found value [{node.right}] "
+                               f"type [{right}]", node.right.span or node.span)
+
+
+def _check_in(node: ast.In) -> None:
+    if has_field(node.left) and any(has_field(item) for item in node.items):
+        raise EqlSemanticError("Comparisons against fields are not (currently) supported", node.span)
+    expected = static_type(node.left)
+    for position, item in enumerate(node.items, 2):
+        kind = static_type(item)
+        if kind in (None, "null"):
+            continue
+        if expected is None:
+            expected = kind
+        elif kind != expected:
+            raise EqlSemanticError(f"{_ordinal(position)} argument of [{node}] must be [{expected}], "
+                                   f"found value [{item}] type [{kind}]", item.span or node.span)
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+# ------------------------------------------------------------------ sequences and samples
+def _check_keys(keys: Iterable[ast.Expr]) -> None:
+    for key in keys:
+        if not isinstance(key, ast.Field):
+            raise EqlSemanticError(f"Unsupported join key [{key}], only field names are allowed", key.span)
+
+
+def _check_sequence(sequence: ast.Sequence) -> None:
+    stages = sequence.stages + ((sequence.until,) if sequence.until else ())
+    _check_keys(sequence.by)
+    for stage in stages:
+        _check_keys(stage.by)
+    counts = {len(stage.by) for stage in stages}
+    if len(counts) > 1:
+        raise EqlSemanticError("Inconsistent number of join keys specified", sequence.span)
+    total = sum(stage.runs or 1 for stage in sequence.stages)
+    if total < 2:
+        raise EqlSemanticError(f"A sequence requires a minimum of 2 queries, found [{total}]", sequence.span)
+    if any(stage.missing for stage in sequence.stages):
+        if sequence.maxspan is None:
+            raise EqlSemanticError("A sequence with missing events ![...] needs [with maxspan]", sequence.span)
+        if all(stage.missing for stage in sequence.stages):
+            raise EqlSemanticError("A sequence requires at least one positive event query; found none",
+                                   sequence.span)
+
+
+def _check_sample(sample: ast.Sample, pipes: tuple[ast.Pipe, ...]) -> None:
+    _check_keys(sample.by)
+    for stage in sample.stages:
+        _check_keys(stage.by)
+        if stage.missing:
+            raise EqlSemanticError("Missing events ![...] are not allowed in a sample", stage.span)
+        if stage.runs is not None:
+            raise EqlSemanticError("[runs] is not allowed in a sample", stage.span)
+    if len({len(stage.by) for stage in sample.stages}) > 1:
+        raise EqlSemanticError("Inconsistent number of join keys specified", sample.span)
+    if not sample.by and not sample.stages[0].by:
+        raise EqlSemanticError("A sample requires at least one join key", sample.span)
+    if len(sample.stages) > MAX_SAMPLE_FILTERS:
+        raise EqlSemanticError(f"A sample supports at most {MAX_SAMPLE_FILTERS} filters, found "
+                               f"[{len(sample.stages)}]", sample.span)
+    if pipes:
+        raise EqlSemanticError("Pipes are not allowed with a sample", pipes[0].span)
+
+
+# ------------------------------------------------------------------ pipes
+def _check_pipe(pipe: ast.Pipe) -> None:
+    name = pipe.name
+    if name in REJECTED_PIPES:
+        raise EqlUnsupportedError(f"Pipe [{name}] is not supported", pipe.span)
+    if name not in SUPPORTED_PIPES:
+        close = difflib.get_close_matches(name, SUPPORTED_PIPES + REJECTED_PIPES, n=1)
+        hint = f", did you mean [{close[0]}]?" if close else ""
+        raise EqlSemanticError(f"Unrecognized pipe [{name}]{hint}", pipe.span)
+    if len(pipe.args) != 1:
+        raise EqlSemanticError(f"Pipe [{name}] takes exactly one argument, found [{len(pipe.args)}]", pipe.span)
+    arg = pipe.args[0]
+    if not (isinstance(arg, ast.Literal) and type(arg.value) is int and arg.value >= 0):
+        raise EqlSemanticError(f"Pipe [{name}] needs a non-negative integer, found [{arg}]", arg.span or pipe.span)
