@@ -1,0 +1,37 @@
+"""Shared test helpers: where ../shared/ is, and how to read Elasticsearch's QA files."""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT.parent / "shared"
+CONFORMANCE = SHARED / "conformance" / "elasticsearch"
+CORPUS = SHARED / "corpus" / "detection-rules-eql.jsonl"
+
+
+def require(path: Path) -> Path:
+    """Skip the calling test, with a clear message, when shared material is absent."""
+    if not path.exists():
+        pytest.skip(f"{path} not found: the shared test material sits beside the project root")
+    return path
+
+
+def load_es_toml(path: Path) -> list[dict[str, Any]]:
+    """The [[queries]] of one ES QA file (test_extra.toml has bare `null`s that TOML lacks)."""
+    text = path.read_text(encoding="utf-8")
+    text = re.sub(r"(?<=[\[,\s])null(?=\s*[\],])", '"null"', text)
+    return tomllib.loads(text)["queries"]
+
+
+def load_es_data(name: str) -> list[dict[str, Any]]:
+    """One QA data file (a JSON array; missing-events.data has // comment lines)."""
+    text = (CONFORMANCE / "data" / f"{name}.data").read_text(encoding="utf-8")
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    return json.loads(text)

@@ -1,0 +1,176 @@
+"""Parsing: the tree keeps what was written, prints back, and errors point at the fault."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import eqlmini
+from eqlmini import ast
+from eqlmini.parser import parse as parse_only
+
+EXAMPLES = int(os.environ.get("EQLMINI_EXAMPLES", "300"))
+ROUNDTRIP = Path(__file__).parent / "data" / "roundtrip.eql"
+
+
+def where(text: str) -> ast.Expr:
+    body = parse_only(f"any where {text}").body
+    assert isinstance(body, ast.EventQuery)
+    return body.where
+
+
+F = ast.Field
+L = ast.Literal
+
+
+@pytest.mark.parametrize(("text", "tree"), [
+    ('a : "x"', ast.Match(":", F("a"), (L("x"),))),
+    ('a like~ "x"', ast.Match("like~", F("a"), (L("x"),))),
+    ('a : ("x", "y")', ast.Match(":", F("a"), (L("x"), L("y")), listed=True)),
+    ('a == "x"', ast.Comparison("==", F("a"), L("x"))),
+    ('a in~ ("x")', ast.In(F("a"), (L("x"),), insensitive=True)),
+    ('a not in (1, 2)', ast.In(F("a"), (L(1), L(2)), negated=True)),
+    ('startsWith~(a, "x")', ast.Call("startsWith", (F("a"), L("x")), insensitive=True)),
+    ('?a.b == null', ast.Comparison("==", F("a.b", optional=True), L(None))),
+    ('`my-field`.x == 1', ast.Comparison("==", F("my-field.x"), L(1))),
+    ('`a``b` == 1', ast.Comparison("==", F("a`b"), L(1))),
+    ('@timestamp > -5', ast.Comparison(">", F("@timestamp"), L(-5))),
+    ('a + 2 * 3 < 10', ast.Comparison("<", ast.Arithmetic("+", F("a"), ast.Arithmetic("*", L(2), L(3))), L(10))),
+    ('not a and b or c', ast.Or((ast.And((ast.Not(F("a")), F("b"))), F("c")))),
+    ('a regex """C:\\d+"""', ast.Match("regex", F("a"), (L("C:\\d+"),))),
+    ('a == "\\u{41}\\t\\\\"', ast.Comparison("==", F("a"), L("A\t\\"))),
+    ('a == """x""""', ast.Comparison("==", F("a"), L('x"'))),
+    ('a == 1.5e3', ast.Comparison("==", F("a"), L(1500.0))),
+    ('a == 99999999999999999999', ast.Comparison("==", F("a"), L(1e20))),
+])
+def test_tree_keeps_what_was_written(text: str, tree: ast.Expr) -> None:
+    assert where(text) == tree
+
+
+def test_colon_is_not_equality_and_tilde_is_kept() -> None:
+    assert where('a : "x"') != where('a == "x"')
+    assert where('a in ("x")') != where('a in~ ("x")')
+    assert where('startsWith(a, "x")') != where('startsWith~(a, "x")')
+
+
+def test_sequence_tree() -> None:
+    query = parse_only('sequence by h with maxspan=5m [process where true] by p with runs=2 '
+                       '![file where true] by f until [end where true] by e | head 3')
+    body = query.body
+    assert isinstance(body, ast.Sequence)
+    assert body.by == (F("h"),) and body.maxspan == ast.MaxSpan(5, "m") and body.maxspan.millis == 300_000
+    assert [stage.runs for stage in body.stages] == [2, None]
+    assert [stage.missing for stage in body.stages] == [False, True]
+    assert body.until is not None and body.until.by == (F("e"),)
+    assert query.pipes == (ast.Pipe("head", (L(3),)),)
+    assert query.kind == "sequence"
+
+
+def test_fields_lists_what_the_query_reads() -> None:
+    query = parse_only('sequence by host.id [process where process.name : "x" and length(?user.name) > 1] '
+                       '[file where file.path == "y"] by process.name')
+    assert query.fields() == ("host.id", "process.name", "user.name", "file.path")
+
+
+def test_comments_and_whitespace_are_ignored() -> None:
+    text = '/* header /* nested */ */ process // line comment\n where\ta == 1'
+    assert parse_only(text) == parse_only("process where a == 1")
+
+
+def _roundtrip_lines() -> list[str]:
+    return [line for line in ROUNDTRIP.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("text", _roundtrip_lines())
+def test_prints_back_to_the_same_tree(text: str) -> None:
+    tree = parse_only(text)
+    assert parse_only(str(tree)) == tree
+
+
+@pytest.mark.parametrize(("text", "line", "column", "message"), [
+    ('process where a === "x"', 1, 19, "unexpected '='"),
+    ('process where a == ', 1, 20, "unexpected end of query"),
+    ('process where a == "x', 1, 20, "unterminated string"),
+    ("process where a == 'x'", 1, 20, "Use double quotes"),
+    ('process where a == ?"x"', 1, 20, "Use triple double quotes"),
+    ('process where a = "x"', 1, 15, "Use [==]"),
+    ('process where a == "\\x"', 1, 20, "Illegal escape sequence [\\x]"),
+    ('process where a == "\\u{1}"', 1, 20, "[2-8] hex digits"),
+    ('process where a == "\\u{D800}"', 1, 20, "Invalid unicode"),
+    ('process where a < b < c', 1, 21, "unexpected '<'"),
+    ('process\nwhere and == "y"', 2, 7, "unexpected 'and'"),
+    ('process where a[0] == 1', 1, 15, "Array indexes are not supported"),
+    ('process where descendant of [process where true]', 1, 15, "Process relationships are not supported"),
+    ('join [a where true] [b where true]', 1, 1, "Join is not supported"),
+    ('sequence with maxspan=1m by a [a where true] [b where true]', 1, 10, "[by] before [with]"),
+    ('sequence with maxspan=1 [a where true] [b where true]', 1, 10, "No time unit specified"),
+    ('sequence with maxspan=0.5s [a where true] [b where true]', 1, 10, "Decimal time interval"),
+    ('sequence with maxspan=0s [a where true] [b where true]', 1, 10, "A positive maxspan"),
+    ('sequence with maxspan=1w [a where true] [b where true]', 1, 10, "Unrecognized time unit"),
+    ('sequence [a where true] with runs=0 [b where true]', 1, 25, "between 1 and 100"),
+    ('sequence [a where true] with fork=2 [b where true]', 1, 25, "expecting [runs]"),
+    ('PROCESS WHERE true', 1, 9, "unexpected"),
+])
+def test_syntax_errors_point_at_the_fault(text: str, line: int, column: int, message: str) -> None:
+    with pytest.raises(eqlmini.EqlError) as caught:
+        eqlmini.parse(text)
+    error = caught.value
+    assert (error.line, error.column) == (line, column), str(error)
+    assert message in str(error)
+    assert str(error).splitlines()[-1].endswith("^")
+
+
+def test_error_display_shows_line_and_caret() -> None:
+    with pytest.raises(eqlmini.EqlSyntaxError) as caught:
+        eqlmini.parse('process where a === "x"')
+    assert str(caught.value).splitlines()[1:] == ['process where a === "x"', "                  ^"]
+
+
+def test_non_string_input_is_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        eqlmini.parse(b"process where true")  # type: ignore[arg-type]
+
+
+TOKENS = list('ab1."()[]=:!~?`*\\|/ \n') + ["where", " and ", " or ", "not ", "process ", "sequence",
+                                                " by ", " in ", "with maxspan=", "runs", "head", "concat("]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.one_of(st.text(), st.lists(st.sampled_from(TOKENS), max_size=30).map("".join)))
+def test_any_text_compiles_or_raises_eql_error(text: str) -> None:
+    try:
+        eqlmini.compile(text)
+    except eqlmini.EqlError as error:
+        str(error)  # the message itself must render
+
+
+field_names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}(\.[a-z_][a-z0-9_]{0,6}){0,2}", fullmatch=True).filter(
+    lambda name: all(part not in ast.KEYWORDS for part in name.split(".")))
+strings = st.text(max_size=12)
+literals = st.one_of(strings.map(L), st.integers(-10**6, 10**6).map(L), st.booleans().map(L), st.just(L(None)))
+fields = st.builds(F, field_names, st.booleans())
+leaves = st.one_of(
+    st.builds(ast.Comparison, st.sampled_from(["==", "!=", "<", ">="]), fields, literals),
+    st.builds(lambda op, f, ps: ast.Match(op, f, tuple(map(L, ps)), listed=len(ps) > 1),
+              st.sampled_from([":", "like", "like~", "regex~"]), fields, st.lists(strings, min_size=1, max_size=3)),
+    st.builds(lambda f, items, ci, neg: ast.In(f, tuple(map(L, items)), ci, neg), fields,
+              st.lists(strings, min_size=1, max_size=3), st.booleans(), st.booleans()),
+    fields,
+)
+conditions = st.recursive(leaves, lambda inner: st.one_of(
+    st.builds(ast.Not, inner),
+    st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.And(tuple(terms))),
+    st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.Or(tuple(terms))),
+), max_leaves=6)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(conditions)
+def test_generated_trees_print_and_parse_back(condition: ast.Expr) -> None:
+    query = ast.Query(ast.EventQuery("process", condition))
+    assert parse_only(str(query)) == query
