@@ -31,7 +31,11 @@ def parse(text: str) -> ast.Query:
     Raises EqlSyntaxError for text that is not EQL and EqlSemanticError for EQL that
     Elasticsearch would reject (unknown function, type clash, unsupported feature, ...).
     """
-    return verify(_parse(text))
+    tree = _parse(text)
+    try:
+        return verify(tree)
+    except EqlError as error:
+        raise error.with_text(text) from None
 
 
 def compile(text: str, **options: Any) -> Query:  # noqa: A001 - the name is the API

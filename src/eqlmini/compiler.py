@@ -21,7 +21,7 @@ from typing import Any, Callable, Mapping
 
 from . import ast, functions, patterns, values
 from .errors import EqlError, EqlSemanticError
-from .fields import getter
+from .fields import dotted_keys, getter
 
 Event = Mapping[str, Any]
 Predicate = Callable[[Event], bool]
@@ -67,6 +67,10 @@ def _any_match(matcher: Callable[[str], bool], raw: Any) -> bool:
         if text is not None and matcher(text):
             return True
     return False
+
+
+def _present(raw: Any) -> bool:
+    return bool(values.as_values(raw))
 
 
 def _any_in(members: frozenset, raw: Any) -> bool:
@@ -157,7 +161,7 @@ _COMPARISONS = {
 }
 _ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
 _RUNTIME = {
-    "_any_match": _any_match, "_any_in": _any_in, "_any_equal": _any_equal, "_any_leaf": _any_leaf,
+    "_present": _present, "_contains_nested": values.contains_nested, "_any_match": _any_match, "_any_in": _any_in, "_any_equal": _any_equal, "_any_leaf": _any_leaf,
     "_not3": _not3, "_and3": _and3, "_or3": _or3, "_match3": _match3, "_in3": _in3,
     "_in3_folded": _in3_folded, "_negate": _negate,
 }
@@ -197,6 +201,27 @@ class _Emitter:
         if field.name not in self.getters:
             self.getters[field.name] = self.const(getter(field.name))
         return self.getters[field.name]
+
+    def read(self, field: ast.Field) -> str:
+        """An expression reading a field, with the common case inlined: a chain of plain dicts
+        with no dotted keys along it. Anything else goes through the full getter.
+
+        The result is what the event stores there (None, a scalar, a list that may nest or
+        hold nulls, even an object), so every consumer reads it through ``values.as_values``.
+        """
+        parts = tuple(field.name.split("."))
+        node = "e"
+        tests = []
+        for depth, (part, keys) in enumerate(zip(parts, dotted_keys(parts))):
+            tests.extend(f"{self.const(key)} not in {node}" for key in keys)
+            if depth < len(parts) - 1:
+                child = self.temporary()
+                tests.append(f"({child} := {node}.get({self.const(part)})).__class__ is dict")
+                node = child
+        last = f"{node}.get({self.const(parts[-1])})"
+        if not tests:
+            return last
+        return f"({last} if {' and '.join(tests)} else {self.getter(field)}(e))"
 
     def temporary(self) -> str:
         return f"v{next(self.temporaries)}"
@@ -242,25 +267,26 @@ class _Emitter:
         if fast is not None:
             return fast
         leaf = self.const(self.scalar_function(node, fields))
-        return f"_any_leaf({leaf}, {', '.join(f'{self.getter(f)}(e)' for f in fields)})"
+        return f"_any_leaf({leaf}, {', '.join(self.read(f) for f in fields)})"
 
     def present(self, node: ast.Expr) -> str:
         """Whether an expression has a non-null value (``x != null``)."""
         if isinstance(node, ast.Field):
-            return f"({self.getter(node)}(e) is not None)"
+            value = self.temporary()
+            return f"(({value} := {self.read(node)}).__class__ in {self.const(values.SCALARS)} or _present({value}))"
         fields = _fields_of(node)
         if not fields:
             return "False" if _evaluate_constant(node) is None else "True"
         function = self.scalar_function(node, fields)
         exists = self.const(lambda *args: function(*args) is not None)
-        return f"_any_leaf({exists}, {', '.join(f'{self.getter(f)}(e)' for f in fields)})"
+        return f"_any_leaf({exists}, {', '.join(self.read(f) for f in fields)})"
 
     def fast_leaf(self, node: ast.Expr) -> str | None:
         """Straight-line code for the common leaves: a field against constants."""
         if isinstance(node, ast.Match) and isinstance(node.left, ast.Field):
             matcher = self.const(self.matcher(node))
             value = self.temporary()
-            return (f"({matcher}({value}) if ({value} := {self.getter(node.left)}(e)).__class__ is str "
+            return (f"({matcher}({value}) if ({value} := {self.read(node.left)}).__class__ is str "
                     f"else _any_match({matcher}, {value}))")
         if (isinstance(node, ast.Comparison) and node.op == "==" and isinstance(node.left, ast.Field)
                 and isinstance(node.right, ast.Literal)):
@@ -268,13 +294,16 @@ class _Emitter:
             value = self.temporary()
             name = self.const(constant)
             if _plain_string(constant):
-                return f"(({value} := {self.getter(node.left)}(e)) == {name} or {value}.__class__ is list and {name} in {value})"
-            return f"_any_equal({name}, {self.getter(node.left)}(e))"
+                # A one-element list cannot hide the value in a nested list: skip that search.
+                return (f"(({name} in {value} or (len({value}) != 1 or {value}[0].__class__ is list) "
+                        f"and _contains_nested({value}, {name})) "
+                        f"if ({value} := {self.read(node.left)}).__class__ is list else {value} == {name})")
+            return f"_any_equal({name}, {self.read(node.left)})"
         if (isinstance(node, ast.In) and not node.insensitive and isinstance(node.left, ast.Field)
                 and all(isinstance(item, ast.Literal) and _plain_string(item.value) for item in node.items)):
             members = self.const(frozenset(item.value for item in node.items))  # type: ignore[union-attr]
             value = self.temporary()
-            return (f"({value} in {members} if ({value} := {self.getter(node.left)}(e)).__class__ is str "
+            return (f"({value} in {members} if ({value} := {self.read(node.left)}).__class__ is str "
                     f"else _any_in({members}, {value}))")
         return None
 
@@ -313,7 +342,8 @@ class _Emitter:
             return variables[node.name]
         if isinstance(node, ast.Call):
             function = functions.resolve(node)
-            implementation = self.const(function.build(node.insensitive))
+            constants = [arg.value if isinstance(arg, ast.Literal) else functions.NOT_CONSTANT for arg in node.args]
+            implementation = self.const(function.build(node.insensitive, constants))
             return f"{implementation}({', '.join(map(sub, node.args))})"
         if isinstance(node, ast.Arithmetic):
             function = functions.FUNCTIONS[_ARITHMETIC[node.op]]

@@ -7,108 +7,132 @@ getter returns what the field holds in the form cheapest to test:
 
 * ``None`` when the field is missing, null or an empty list;
 * the value itself when there is exactly one;
-* a list of the values (never nested, never holding None) when there are several.
+* a list of scalars (never nested, never holding None) when there are several or when the
+  event stored a list (a one-element list may come back as it is).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any, Callable, Mapping
+from typing import Any, Callable
 
 Event = Mapping[str, Any]
 Getter = Callable[[Event], Any]
 
 _MISSING = object()
+_SCALARS = frozenset({str, int, float, bool})
 
 
-def _splits(parts: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """Every (first key, rest of path) a dict level can hold: ``a``, ``a.b``, ``a.b.c``, ..."""
-    return tuple((".".join(parts[:i]), parts[i:]) for i in range(1, len(parts) + 1))
-
-
-def _collect(node: Any, parts: tuple[str, ...], out: list[Any]) -> None:
-    """Append the leaf values found under ``node`` along ``parts`` (any split of dots)."""
+def _collect(node: Any, splits: tuple, out: list[Any]) -> None:
+    """Append the leaf values under ``node``; ``splits`` lists, per depth, the (key, rest) pairs."""
     if node.__class__ is list:
         for item in node:
-            _collect(item, parts, out)
+            _collect(item, splits, out)
         return
-    if not parts:
+    if not splits:
         if node is not None and not isinstance(node, Mapping):
             out.append(node)
         return
-    if not isinstance(node, Mapping):
-        return
-    for key, rest in _splits(parts):
-        if key in node:
-            _collect(node[key], rest, out)
+    if isinstance(node, Mapping):
+        for key, rest in splits:
+            if key in node:
+                _collect(node[key], rest, out)
 
 
-def _simplify(values: list[Any]) -> Any:
-    if not values:
-        return None
-    return values[0] if len(values) == 1 else values
+def _split_table(parts: tuple[str, ...]) -> tuple:
+    """Every way a dict level can hold the rest of the path: ``a`` then ``b.c``, ``a.b`` then ``c``, ..."""
+    return tuple((".".join(parts[:i]), _split_table(parts[i:])) for i in range(1, len(parts) + 1))
+
+
+def _plain_list(value: list[Any]) -> bool:
+    for item in value:
+        if item.__class__ not in _SCALARS:
+            return False
+    return True
 
 
 @lru_cache(maxsize=4096)
 def getter(name: str) -> Getter:
     """A function that reads field ``name`` from an event (see the module docstring).
 
-    The common shapes (all nested, or the whole dotted name as one key, holding a scalar)
-    are answered without building lists; anything else falls back to a full walk.
+    The common shapes (a chain of plain dicts with no dotted keys along the way, ending in
+    a scalar or a flat list of scalars) are answered with a few dict lookups; anything else
+    falls back to a full walk over every way the dotted name can be split.
     """
     parts = tuple(name.split("."))
-    if len(parts) == 1:
-        return _single_key_getter(name)
+    splits = _split_table(parts)
 
-    head, tail = parts[0], parts[1:]
-    # Dotted keys that could hold part of the path, per dict level along the chain.
-    # Elasticsearch merges values found under such keys with the nested ones, so the
-    # fast path may only answer when none of them is present.
-    dotted = tuple(
-        (part, tuple(".".join(parts[i:j]) for j in range(i + 2, len(parts) + 1)))
-        for i, part in enumerate(parts[:-1])
-    )
+    def slow(event: Event) -> Any:
+        found: list[Any] = []
+        _collect(event, splits, found)
+        if not found:
+            return None
+        return found[0] if len(found) == 1 else found
 
-    def has_dotted_key(node: Any) -> bool:
-        for part, keys in dotted:
-            for key in keys:
-                if key in node:
-                    return True
-            node = node.get(part)
-            if node.__class__ is not dict:
-                return False
-        return False
-
-    def get(event: Event) -> Any:
-        # Fast path: a dict chain with no flat dotted keys and a scalar (or nothing) at the end.
-        node = event.get(head, _MISSING)
-        if node.__class__ is dict:
-            for part in tail:
-                node = node.get(part, _MISSING)
-                if node.__class__ is not dict:
-                    break
-        if (node is _MISSING or node.__class__ in _SCALARS) and not has_dotted_key(event):
-            return None if node is _MISSING else node
-        values: list[Any] = []
-        _collect(event, parts, values)
-        return _simplify(values)
-
-    return get
-
-
-_SCALARS = frozenset({str, int, float, bool})
-
-
-def _single_key_getter(name: str) -> Getter:
-    def get(event: Event) -> Any:
-        value = event.get(name)
-        if value is None or value.__class__ in _SCALARS:
+    def finish(value: Any, event: Event) -> Any:
+        if value.__class__ in _SCALARS or value is None:
             return value
-        values: list[Any] = []
-        _collect(value, (), values)
-        return _simplify(values)
+        if value.__class__ is list and value and _plain_list(value):
+            return value
+        return slow(event)
 
-    return get
+    if len(parts) == 1:
+        def get_one(event: Event) -> Any:
+            value = event.get(name)
+            return value if value.__class__ in _SCALARS else finish(value, event)
+        return get_one
+
+    # Keys that would hold part of the path as one dotted key, per dict level: if any is
+    # present, Elasticsearch merges its values in, so only the full walk is right.
+    first, rest = parts[0], parts[1:]
+    top_dotted = tuple(".".join(parts[:j]) for j in range(2, len(parts) + 1))
+    inner = tuple((part, tuple(".".join(rest[i:j]) for j in range(i + 2, len(rest) + 1)))
+                  for i, part in enumerate(rest))
+
+    if len(parts) == 2:
+        second = parts[1]
+        dotted = name
+
+        def get_two(event: Event) -> Any:
+            node = event.get(first)
+            if node.__class__ is dict and dotted not in event:
+                value = node.get(second)
+                return value if value.__class__ in _SCALARS else finish(value, event)
+            if node is None and dotted not in event:
+                return None
+            return slow(event)
+        return get_two
+
+    last = len(inner) - 1
+
+    def get_many(event: Event) -> Any:
+        node = event.get(first)
+        if node is None or node.__class__ is dict:
+            for key in top_dotted:
+                if key in event:
+                    return slow(event)
+            if node is None:
+                return None
+            for index, (part, keys) in enumerate(inner):
+                for key in keys:
+                    if key in node:
+                        return slow(event)
+                node = node.get(part)
+                if node.__class__ is not dict:
+                    if index != last:  # the path stops short: a list of objects needs the walk
+                        return slow(event) if node.__class__ is list else None
+                    break
+            else:
+                return None  # the path ends on an object, which holds no value
+            return node if node.__class__ in _SCALARS else finish(node, event)
+        return slow(event)
+    return get_many
+
+
+def dotted_keys(parts: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Per dict level along ``parts``, the dotted keys that would hold part of the path there."""
+    return [tuple(".".join(parts[i:j]) for j in range(i + 2, len(parts) + 1)) for i in range(len(parts))]
 
 
 def values(event: Event, name: str) -> list[Any]:

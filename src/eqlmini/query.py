@@ -59,6 +59,11 @@ class Query:
             until = _stage_specs((body.until,), body.by, compile_options)[0]
         return cls(text, tree, options, None, tuple(stages), until)
 
+    def __post_init__(self) -> None:
+        if self._predicate is not None:
+            # Hot path: `query.match` is the compiled predicate itself, with no wrapper call.
+            object.__setattr__(self, "match", self._predicate)
+
     @property
     def kind(self) -> str:
         """``"event"``, ``"sequence"`` or ``"sample"``."""

@@ -15,21 +15,49 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
+from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any, Sequence
 
 Value = Any  # None | str | int | float | bool
 
 
-def as_values(raw: Any) -> Iterable[Any]:
-    """The values of a getter result: () for None, the list itself, or a 1-tuple."""
+SCALARS = frozenset({str, int, float, bool})
+
+
+def as_values(raw: Any) -> Sequence[Any]:
+    """The values held by what a field read returned: () for None, a 1-tuple for a scalar,
+    the list itself when it is flat, else its scalars flattened (None and objects dropped)."""
     if raw is None:
         return ()
-    return raw if raw.__class__ is list else (raw,)
+    if raw.__class__ is not list:
+        return (raw,) if raw.__class__ in SCALARS else ()
+    for item in raw:
+        if item.__class__ not in SCALARS:
+            return _flatten(raw, [])
+    return raw
+
+
+def _flatten(items: list[Any], out: list[Any]) -> list[Any]:
+    for item in items:
+        if item.__class__ is list:
+            _flatten(item, out)
+        elif item.__class__ in SCALARS:
+            out.append(item)
+    return out
+
+
+def contains_nested(items: list[Any], value: Any) -> bool:
+    """Whether ``value`` sits in a list nested inside ``items`` (ES flattens arrays of arrays)."""
+    for item in items:
+        if item.__class__ is list and (value in item or contains_nested(item, value)):
+            return True
+    return False
 
 
 def to_text(value: Value) -> str | None:
-    """A scalar as Elasticsearch would index it in a keyword field (Java-style numbers)."""
+    """A scalar as Elasticsearch would index it in a keyword field, i.e. Java's ``toString``:
+    ``true``, ``42``, ``42.0``, ``1.0E7``, ``1.0E-4``. None for anything that is not a scalar."""
     kind = value.__class__
     if kind is str:
         return value
@@ -37,26 +65,18 @@ def to_text(value: Value) -> str | None:
         return "true" if value else "false"
     if kind is int:
         return str(value)
-    if kind is float:
-        return java_double(value)
-    return None
-
-
-def java_double(value: float) -> str:
-    """Render a float as Java's ``Double.toString`` does for common values (``1.0``, ``1.5E10``)."""
+    if kind is not float:
+        return None
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
-    if value == int(value) and abs(value) < 1e7:
-        return f"{int(value)}.0"
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        if "." not in mantissa:
-            mantissa += ".0"
-        return f"{mantissa}E{int(exponent)}"
-    return text
+    if value == 0 or 1e-3 <= abs(value) < 1e7:
+        return repr(value)  # plain notation with at least one decimal, as Java in this range
+    number = Decimal(repr(value))
+    digits = "".join(map(str, number.as_tuple().digits)).rstrip("0") or "0"
+    sign = "-" if value < 0 else ""
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}E{number.adjusted()}"
 
 
 @lru_cache(maxsize=65536)
