@@ -20,7 +20,17 @@ import eqlmini
 from conftest import CONFORMANCE, load_es_data, load_es_toml
 
 # Queries that cannot pass, with the reason. Keep this list short and honest.
-KNOWN_FAILURES: dict[str, str] = {}
+_NO_MAPPING = ("needs the index mapping, which eqlmini does not have: @timestamp_pretty is a date field with a "
+               "custom format per index (dd-MM-yyyy, ...), which ES parses and returns as epoch-ms join keys")
+_VERSION = ("needs the index mapping: `version` is a version-typed field, which ES orders semantically "
+            "(1.11.3 > 1.5.0); eqlmini compares strings by code point")
+KNOWN_FAILURES: dict[str, str] = {
+    "sequenceWithVersionRangeCheck": _VERSION,
+    "sequenceWithVersionRangeCheck2": _VERSION,
+    "customDateFormatAsKey_SameIndexResults": _NO_MAPPING,
+    "customDateFormatsAsKey_DifferentIndicesResults": _NO_MAPPING,
+    "customDateFormatsAsKey_DifferentKeyNames": _NO_MAPPING,
+}
 
 
 @dataclass(frozen=True)

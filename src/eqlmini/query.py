@@ -107,8 +107,10 @@ class Query:
         sorts it in memory. ``| head`` and ``| tail`` pipes and the ``size`` option apply.
         """
         order = self._order()
-        stream = sequences.ordered(events, order, assume_sorted=assume_sorted)
-        results = self._results(stream, order)
+        if self.kind == "sample":  # samples ignore time: events need no timestamp
+            results = self._results(iter(events), order)
+        else:
+            results = self._results(sequences.ordered(events, order, assume_sorted=assume_sorted), order)
         for pipe in self.tree.pipes:
             results = _apply_pipe(pipe, results)
         if self.options.size is not None:

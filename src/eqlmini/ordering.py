@@ -1,0 +1,203 @@
+"""Event order: timestamps in epoch milliseconds, (timestamp, tiebreaker) sort keys, sorted input.
+
+Elasticsearch returns events sorted by timestamp, then by the tiebreaker field; an event
+without a tiebreaker sorts after every event that has one at the same timestamp (spec §9).
+Sequences depend on that order, so :func:`ordered` either proves the input is sorted, sorts
+it, or raises: it never lets an out-of-order stream reach the matcher silently.
+
+Join keys are ordered here too (:func:`join_key_order`), because sample results and
+sequences that complete on the same event are listed in ascending join-key order.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, timezone
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from .errors import EqlEventError
+
+Event = Mapping[str, Any]
+
+_EPOCH_DAY = date(1970, 1, 1).toordinal()
+# ES's default date format is strict_date_optional_time||epoch_millis: a full date, an
+# optional time (seconds and a fraction optional) and an optional zone.
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?\Z"
+)
+_INTEGER = re.compile(r"[+-]?\d+\Z")
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?\Z")
+
+
+def timestamp_millis(value: Any) -> int | float:
+    """Epoch milliseconds for a timestamp value.
+
+    Accepts a number of epoch ms, a numeric string (``"1"``, ``"1.5"``), an ISO-8601
+    string (``"2020-01-01"``, ``"2020-01-01T00:00:00.123456Z"``, ``"...+02:00"``; no zone
+    means UTC) or a ``datetime``/``date``. Returns an int when the value is a whole number
+    of milliseconds. Anything else raises :class:`EqlEventError`.
+    """
+    cls = value.__class__
+    if cls is int:  # the common case first: no other checks needed
+        return value
+    if cls is float:
+        if math.isfinite(value):
+            return int(value) if value.is_integer() else value
+        raise EqlEventError(f"timestamp {value!r} is not a finite number")
+    if cls is str:
+        return _parse_string(value)
+    if isinstance(value, bool) or value is None:
+        raise EqlEventError(f"timestamp {value!r} is not a number or a date")
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return timestamp_millis(float(value))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        delta = value - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return micros // 1000 if micros % 1000 == 0 else micros / 1000
+    if isinstance(value, date):
+        return (value.toordinal() - _EPOCH_DAY) * 86_400_000
+    raise EqlEventError(f"timestamp {value!r} ({cls.__name__}) is not a number or a date")
+
+
+def _parse_string(text: str) -> int | float:
+    stripped = text.strip()
+    if _INTEGER.match(stripped):
+        return int(stripped)
+    if _DECIMAL.match(stripped):
+        return timestamp_millis(float(stripped))
+    match = _ISO.match(stripped)
+    if match is None:
+        raise EqlEventError(f"timestamp {text!r} is neither epoch milliseconds nor an ISO-8601 date")
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:  # let datetime validate the calendar (month 13, February 30, hour 25 ...)
+        moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
+    except ValueError as exc:
+        raise EqlEventError(f"timestamp {text!r} is not a valid date: {exc}") from None
+    seconds = (moment.toordinal() - _EPOCH_DAY) * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60)
+    millis: int | float = seconds * 1000
+    if fraction:
+        whole = int(fraction[:3].ljust(3, "0"))
+        rest = fraction[3:].rstrip("0")
+        millis += whole
+        if rest:  # below a millisecond: keep it, as date_nanos would
+            millis += int(rest) / 10 ** len(rest)
+    return millis
+
+
+class EventOrder:
+    """Orders events by (timestamp, tiebreaker), as Elasticsearch sorts them.
+
+    ``timestamp`` and ``tiebreaker`` read raw field values from an event (for example
+    ``fields.getter("@timestamp")``). Tiebreaker numbers sort before strings, so mixed
+    types never make a comparison fail; a list or mapping as tiebreaker is an error.
+    """
+
+    __slots__ = ("_timestamp", "_tiebreaker")
+
+    def __init__(self, timestamp: Callable[[Event], Any], tiebreaker: Callable[[Event], Any] | None) -> None:
+        self._timestamp = timestamp
+        self._tiebreaker = tiebreaker
+
+    def millis(self, event: Event) -> int | float:
+        """The event's timestamp in epoch milliseconds."""
+        value = self._timestamp(event)
+        if value.__class__ is int:
+            return value
+        if value is None:
+            raise EqlEventError("event has no timestamp")
+        return timestamp_millis(value)
+
+    def key(self, event: Event) -> tuple:
+        """Sort key: events without a tiebreaker sort after those with one (spec §9)."""
+        millis = self.millis(event)
+        if self._tiebreaker is None:
+            return (millis,)
+        tie = self._tiebreaker(event)
+        if tie is None:
+            return (millis, 1, 0, 0)
+        if isinstance(tie, (int, float)):
+            return (millis, 0, 0, tie)
+        if isinstance(tie, str):
+            return (millis, 0, 1, tie)
+        raise EqlEventError(f"tiebreaker {tie!r} is not a single number or string")
+
+
+def ordered(events: Iterable[Event], order: EventOrder, *, assume_sorted: bool | None = None) -> Iterator[Event]:
+    """The events in (timestamp, tiebreaker) order, never silently out of order.
+
+    * ``assume_sorted=None``: a list or tuple is checked in O(n) and sorted (stably) only
+      if needed; any other iterable is streamed and checked as it goes.
+    * ``assume_sorted=True``: nothing is buffered, not even a list; the order is still
+      checked (O(1) per event) and a violation raises.
+    * ``assume_sorted=False``: everything is read and sorted in memory.
+
+    A streamed event that sorts before its predecessor raises :class:`EqlEventError`
+    naming its position.
+    """
+    if assume_sorted is False:
+        return iter(sorted(events, key=order.key))
+    if assume_sorted is None and isinstance(events, (list, tuple)):
+        keys = [order.key(event) for event in events]
+        if all(a <= b for a, b in zip(keys, keys[1:])):
+            return iter(events)
+        positions = sorted(range(len(keys)), key=keys.__getitem__)  # stable
+        return (events[i] for i in positions)
+    return _checked(events, order, sortable=assume_sorted is None)
+
+
+def _checked(events: Iterable[Event], order: EventOrder, *, sortable: bool) -> Iterator[Event]:
+    key = order.key
+    previous = None
+    for position, event in enumerate(events):
+        current = key(event)
+        if previous is not None and current < previous:
+            advice = (
+                "pass a list (it is sorted in memory) or sort the input by timestamp and tiebreaker"
+                if sortable
+                else "pass assume_sorted=None with a list, or assume_sorted=False, to have it sorted"
+            )
+            raise EqlEventError(
+                f"event {position} (counting from 0) is out of order: its (timestamp, tiebreaker) "
+                f"{current[0]!r}{_tie_text(current)} sorts before the previous event's "
+                f"{previous[0]!r}{_tie_text(previous)}; {advice}"
+            )
+        previous = current
+        yield event
+
+
+def _tie_text(key: tuple) -> str:
+    if len(key) == 1:
+        return ""
+    return ", no tiebreaker" if key[1] else f", {key[3]!r}"
+
+
+def join_key_order(key: tuple) -> tuple:
+    """A sort key for a join-key tuple: ascending per position, None first.
+
+    Values of different types never meet in a comparison: None < booleans < numbers <
+    strings < anything else (by type name and repr).
+    """
+    out = []
+    for value in key:
+        if value is None:
+            out.append((0, 0))
+        elif isinstance(value, bool):
+            out.append((1, int(value)))
+        elif isinstance(value, (int, float)):
+            out.append((2, value))
+        elif isinstance(value, str):
+            out.append((3, value))
+        else:
+            out.append((4, type(value).__name__, repr(value)))
+    return tuple(out)
