@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -11,6 +10,7 @@ from . import ast, compiler, sequences
 from .errors import EqlError
 from .fields import getter
 from .sequences import EventOrder, Result, SampleMatcher, SequenceMatcher, StageSpec
+from .stream import StreamMatcher
 
 Event = Mapping[str, Any]
 
@@ -104,34 +104,38 @@ class Query:
         Events are taken in (timestamp, tiebreaker) order. A list or tuple is checked and
         sorted only if needed; any other iterable is streamed and must already be in order
         (an event out of order raises EqlEventError), unless ``assume_sorted=False``, which
-        sorts it in memory. ``| head`` and ``| tail`` pipes and the ``size`` option apply.
+        sorts it in memory. Samples ignore time. ``| head``, ``| tail`` and ``size`` apply.
         """
-        order = self._order()
-        if self.kind == "sample":  # samples ignore time: events need no timestamp
-            results = self._results(iter(events), order)
-        else:
-            results = self._results(sequences.ordered(events, order, assume_sorted=assume_sorted), order)
-        for pipe in self.tree.pipes:
-            results = _apply_pipe(pipe, results)
+        matcher = self.matcher()
+        if self.kind != "sample":
+            events = sequences.ordered(events, self._order(), assume_sorted=assume_sorted)
+        for event in events:
+            yield from matcher.push(event)
+            if matcher.done:  # a head limit is full: stop reading, but let tails flush
+                break
+        yield from matcher.close()
+
+    def matcher(self) -> StreamMatcher:
+        """A push-style matcher for live streams: ``push(event)`` returns the results that
+        event completed, ``close()`` the rest. Events must come in (timestamp, tiebreaker)
+        order. Pipes and ``size`` apply as in :meth:`search`."""
+        limits = [(pipe.name, pipe.args[0].value) for pipe in self.tree.pipes]  # type: ignore[union-attr]
         if self.options.size is not None:
-            results = itertools.islice(results, self.options.size)
-        return results
+            limits.append(("head", self.options.size))
+        if self._predicate is not None:
+            match = self._predicate
+            return StreamMatcher(lambda event: [Result((event,), ())] if match(event) else [], list, limits)
+        body = self.tree.body
+        if isinstance(body, ast.Sequence):
+            engine = SequenceMatcher(self._stages, until=self._until, order=self._order(),
+                                     maxspan_ms=body.maxspan.millis if body.maxspan else None)
+            return StreamMatcher(engine.push, engine.close, limits)
+        sampler = SampleMatcher(self._stages, max_samples_per_key=self.options.max_samples_per_key)
+        return StreamMatcher(lambda event: sampler.push(event) or [], sampler.close, limits)
 
     def _order(self) -> EventOrder:
         tiebreaker = self.options.tiebreaker_field
         return EventOrder(getter(self.options.timestamp_field), getter(tiebreaker) if tiebreaker else None)
-
-    def _results(self, events: Iterator[Event], order: EventOrder) -> Iterator[Result]:
-        if self._predicate is not None:
-            match = self._predicate
-            return (Result((event,), ()) for event in events if match(event))
-        body = self.tree.body
-        if isinstance(body, ast.Sequence):
-            matcher = SequenceMatcher(self._stages, until=self._until, order=order,
-                                      maxspan_ms=body.maxspan.millis if body.maxspan else None)
-            return _drain(events, matcher.push, matcher.close)
-        sampler = SampleMatcher(self._stages, max_samples_per_key=self.options.max_samples_per_key)
-        return _drain(events, lambda event: sampler.push(event) or [], sampler.close)
 
 
 def _stage_specs(stages: Iterable[ast.Stage], by: tuple[ast.Expr, ...],
@@ -143,13 +147,6 @@ def _stage_specs(stages: Iterable[ast.Stage], by: tuple[ast.Expr, ...],
                          keys=_join_keys((*by, *stage.by)), missing=stage.missing)
         specs.extend([spec] * (stage.runs or 1))
     return specs
-
-
-def _drain(events: Iterator[Event], push: Callable[[Event], list[Result]],
-           close: Callable[[], list[Result]]) -> Iterator[Result]:
-    for event in events:
-        yield from push(event)
-    yield from close()
 
 
 def _join_keys(keys: tuple[ast.Expr, ...]) -> Callable[[Event], list[tuple]]:
@@ -182,10 +179,3 @@ def _join_keys(keys: tuple[ast.Expr, ...]) -> Callable[[Event], list[tuple]]:
 
 def _hashable(value: Any) -> Any:
     return value if value.__class__ in (str, int, float, bool) else str(value)
-
-
-def _apply_pipe(pipe: ast.Pipe, results: Iterator[Result]) -> Iterator[Result]:
-    count = pipe.args[0].value  # type: ignore[union-attr]  # verified: one non-negative int
-    if pipe.name == "head":
-        return itertools.islice(results, count)
-    return iter(deque(results, maxlen=count)) if count else iter(())
