@@ -30,7 +30,7 @@ REJECTED = [
     ('process where 1 and true', eqlmini.EqlSemanticError, "must be [boolean]", 1, 15),
     ('process where a regex "a\\\\t"', eqlmini.EqlSemanticError, "", 1, 15),
     ('process where a regex "(a"', eqlmini.EqlSemanticError, "", 1, 15),
-    ('process where a regex "a&b"', eqlmini.EqlUnsupportedError, "", 1, 15),
+    ('process where a regex "(a&b)c"', eqlmini.EqlUnsupportedError, "", 1, 15),
     ('sequence [a where true] by x [b where true]', eqlmini.EqlSemanticError, "Inconsistent number of join keys", 1, 1),
     ('sequence by x [a where true] [b where true] by y until [c where true]', eqlmini.EqlSemanticError,
      "Inconsistent number of join keys", 1, 1),
