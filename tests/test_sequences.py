@@ -1,4 +1,4 @@
-"""The sequence and sample engine (eqlmini.sequences, eqlmini.ordering), fed hand-written stages.
+"""The sequence and sample engine (eqlmini.sequences, .samples, .ordering), fed hand-written stages.
 
 Rules come from spec §10-§11 and Elasticsearch's SequenceMatcher / TumblingWindow /
 SampleIterator. The Elasticsearch QA files in ../shared are read in place (and skipped when
@@ -26,8 +26,9 @@ from hypothesis import strategies as st
 from eqlmini.errors import EqlEventError
 from eqlmini.fields import values
 from eqlmini.ordering import join_key_order
+from eqlmini.samples import SampleMatcher
 from eqlmini.sequences import (
-    EventOrder, MissingEvent, Result, SampleMatcher, SequenceMatcher, StageSpec, ordered, timestamp_millis,
+    EventOrder, MissingEvent, Result, SequenceMatcher, StageSpec, ordered, timestamp_millis,
 )
 
 EXAMPLES = int(os.environ.get("EQLMINI_EXAMPLES", "200"))

@@ -9,7 +9,8 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from . import ast, compiler, sequences
 from .errors import EqlError
 from .fields import getter
-from .sequences import EventOrder, Result, SampleMatcher, SequenceMatcher, StageSpec
+from .samples import SampleMatcher
+from .sequences import EventOrder, Result, SequenceMatcher, StageSpec
 from .stream import StreamMatcher
 
 Event = Mapping[str, Any]

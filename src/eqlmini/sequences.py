@@ -1,87 +1,28 @@
-"""Sequence and sample matching over ordered events, as Elasticsearch's EQL runs them.
+"""Sequence matching over ordered events, as Elasticsearch's EQL runs it.
 
 The engine knows nothing of EQL text: each stage arrives compiled as a :class:`StageSpec`
 (a filter and a join-key function). :class:`SequenceMatcher` is push-style, so it serves
-lists, streams and live feeds alike; :class:`SampleMatcher` collects and answers at the end.
+lists, streams and live feeds alike; samples are matched in :mod:`samples`.
 
 The rules follow Elasticsearch (``execution/sequence/SequenceMatcher.java``,
-``TumblingWindow.java``, ``KeyToSequences.java``; ``execution/sample/SampleIterator.java``)
-and spec §10-§11; the places where they are subtle are commented where they are applied.
+``TumblingWindow.java``, ``KeyToSequences.java``) and spec §10; the places where they are
+subtle are commented where they are applied.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import deque
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Sequence
 
 from .errors import EqlEventError
 from .ordering import EventOrder, join_key_order, ordered, timestamp_millis
+from .stages import MISSING, Event, MissingEvent, Result, StageSpec
 
 __all__ = [
-    "Event", "EventOrder", "MissingEvent", "Result", "SampleMatcher", "SequenceMatcher",
+    "Event", "EventOrder", "MissingEvent", "Result", "SequenceMatcher",
     "StageSpec", "ordered", "timestamp_millis",
 ]
-
-Event = Mapping[str, Any]
-
-
-class MissingEvent(dict):
-    """Placeholder for a ``![...]`` stage in a result: ``{"missing": True}``.
-
-    Read-only, and equal only to other placeholders (never to a real event that happens
-    to hold ``missing: true``).
-    """
-
-    __slots__ = ()
-
-    def __init__(self) -> None:
-        super().__init__(missing=True)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, MissingEvent)
-
-    def __ne__(self, other: object) -> bool:
-        return not isinstance(other, MissingEvent)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return "MissingEvent()"
-
-    def __reduce__(self) -> tuple:
-        return (MissingEvent, ())
-
-    def _read_only(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError("a MissingEvent placeholder is read-only")
-
-    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _read_only  # type: ignore
-
-
-MISSING = MissingEvent()
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """One sequence or sample: its events in stage order and its join-key values."""
-
-    events: tuple[Event, ...]
-    join_keys: tuple[Any, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class StageSpec:
-    """A compiled stage: its filter, its join-key tuples, and whether it is ``![...]``.
-
-    ``keys(event)`` lists every key tuple the event takes part under (the cartesian product
-    of multi-valued keys, duplicates collapsed; ``[]`` when it cannot take part, ``[()]``
-    for a query without keys).
-    """
-
-    matches: Callable[[Event], bool]
-    keys: Callable[[Event], list[tuple]]
-    missing: bool = False
 
 
 class _Partial:
@@ -477,66 +418,3 @@ class SequenceMatcher:
             if candidate.status == _KEEP:
                 results.append(candidate.result)
         return results
-
-
-class SampleMatcher:
-    """Matches ``sample`` filters: per join-key tuple, one distinct event per filter.
-
-    Time plays no part. Like ES (SampleIterator: each filter fetches ``filters +
-    max_samples_per_key - 1`` events per key, then a backtracking search picks distinct
-    events), each filter keeps its first events in input order for each key; ``close``
-    returns up to ``max_samples_per_key`` samples per key in ascending key order.
-    """
-
-    def __init__(self, stages: Sequence[StageSpec], *, max_samples_per_key: int = 1) -> None:
-        if max_samples_per_key < 1:
-            raise ValueError("max_samples_per_key must be at least 1")
-        self._specs = tuple(stages)
-        self._per_key = max_samples_per_key
-        self._cap = len(self._specs) + max_samples_per_key - 1
-        self._found: dict[tuple, list[list[Event]]] = {}
-
-    def push(self, event: Event) -> None:
-        """Feed one event (any order)."""
-        found = self._found
-        for i, spec in enumerate(self._specs):
-            if not spec.matches(event):
-                continue
-            for key in spec.keys(event):
-                lists = found.get(key)
-                if lists is None:
-                    lists = found[key] = [[] for _ in self._specs]
-                if len(lists[i]) < self._cap:
-                    lists[i].append(event)
-
-    def close(self) -> list[Result]:
-        """The samples, ascending by join key (None first), events in filter order."""
-        results: list[Result] = []
-        for key in sorted(self._found, key=join_key_order):
-            lists = self._found[key]
-            if all(lists):
-                for events in _distinct_picks(lists, self._per_key):
-                    results.append(Result(events, key))
-        return results
-
-
-def _distinct_picks(lists: list[list[Event]], limit: int) -> list[tuple[Event, ...]]:
-    """Up to ``limit`` picks of one event per list, no event twice in a pick, depth first."""
-    picks: list[tuple[Event, ...]] = []
-    chosen: list[Event] = []
-
-    def search(depth: int) -> None:
-        for event in lists[depth]:
-            if any(event is other for other in chosen):
-                continue
-            chosen.append(event)
-            if depth == len(lists) - 1:
-                picks.append(tuple(chosen))
-            else:
-                search(depth + 1)
-            chosen.pop()
-            if len(picks) == limit:
-                return
-
-    search(0)
-    return picks
