@@ -73,9 +73,9 @@ def _present(raw: Any) -> bool:
     return bool(values.as_values(raw))
 
 
-def _any_in(members: frozenset, raw: Any) -> bool:
+def _any_in(members: frozenset, raw: Any, fold: Callable[[str], str] | None) -> bool:
     for value in values.as_values(raw):
-        if value.__class__ is str and value in members:
+        if value.__class__ is str and (fold(value) if fold else value) in members:
             return True
     return False
 
@@ -284,10 +284,13 @@ class _Emitter:
     def fast_leaf(self, node: ast.Expr) -> str | None:
         """Straight-line code for the common leaves: a field against constants."""
         if isinstance(node, ast.Match) and isinstance(node.left, ast.Field):
-            matcher = self.const(self.matcher(node))
+            function = self.matcher(node)
+            matcher = self.const(function)
             value = self.temporary()
-            return (f"({matcher}({value}) if ({value} := {self.read(node.left)}).__class__ is str "
-                    f"else _any_match({matcher}, {value}))")
+            other = f"_any_match({matcher}, {value})"
+            if hasattr(function, "any"):  # a wildcard matcher's twin scans a whole list in one call
+                other = f"{self.const(function.any)}({value}) if {value}.__class__ is list else {other}"
+            return f"({matcher}({value}) if ({value} := {self.read(node.left)}).__class__ is str else {other})"
         if (isinstance(node, ast.Comparison) and node.op == "==" and isinstance(node.left, ast.Field)
                 and isinstance(node.right, ast.Literal)):
             constant = node.right.value
@@ -299,12 +302,15 @@ class _Emitter:
                         f"and _contains_nested({value}, {name})) "
                         f"if ({value} := {self.read(node.left)}).__class__ is list else {value} == {name})")
             return f"_any_equal({name}, {self.read(node.left)})"
-        if (isinstance(node, ast.In) and not node.insensitive and isinstance(node.left, ast.Field)
+        if (isinstance(node, ast.In) and isinstance(node.left, ast.Field)
                 and all(isinstance(item, ast.Literal) and _plain_string(item.value) for item in node.items)):
-            members = self.const(frozenset(item.value for item in node.items))  # type: ignore[union-attr]
+            texts = [item.value for item in node.items]  # type: ignore[union-attr]
+            fold = patterns.fold if node.insensitive else None
+            members = self.const(frozenset(map(fold, texts) if fold else texts))
             value = self.temporary()
-            return (f"({value} in {members} if ({value} := {self.read(node.left)}).__class__ is str "
-                    f"else _any_in({members}, {value}))")
+            test = f"{self.const(fold)}({value})" if fold else value
+            return (f"({test} in {members} if ({value} := {self.read(node.left)}).__class__ is str "
+                    f"else _any_in({members}, {value}, {self.const(fold)}))")
         return None
 
     def matcher(self, node: ast.Match) -> Callable[[str], bool]:

@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from .lucene import lucene_to_re2, regex_matcher
+from .values import to_text
 from .re2_support import Matcher
-from .re2_support import any_of as _any_of
 from .re2_support import esc as _esc
 from .re2_support import fullmatcher as _fullmatcher
 from .re2_support import scrub as _scrub
@@ -69,31 +69,72 @@ def wildcard_matcher(patterns: Sequence[str], insensitive: bool) -> Matcher:
             else:
                 affixes.append((pre, suf, len(p) - 1))
     if "" in prefixes:  # a bare `*`
-        return lambda value: True
-    checks: list[Matcher] = [frozenset(exact).__contains__] if exact else []  # cheapest first
+        prefixes, exact, suffixes, inner, affixes, general = [""], set(), [], [], [], []
+    checks: list[tuple[str, object]] = []  # (test on `v`, the constant it uses), cheapest first
+    if exact:
+        checks.append(("v in {}", frozenset(exact)))
     if prefixes:
-        checks.append(lambda value, t=tuple(prefixes): value.startswith(t))
+        checks.append(("v.startswith({})", tuple(prefixes)))
     if suffixes:
-        checks.append(lambda value, t=tuple(suffixes): value.endswith(t))
-    if inner:
-        checks.append(_containing(inner))
+        checks.append(("v.endswith({})", tuple(suffixes)))
+    checks.extend(("{} in v", needle) for needle in inner)
     if affixes:
-        checks.append(_affixed(affixes))
+        checks.append(("{}(v)", _affixed(affixes)))
     if general:
         # A value can only match if it holds each pattern's longest literal run; `in` rejects
         # most values several times faster than RE2 answers.
         needles = [max(p.replace("?", "*").split("*"), key=len) for p in general]
         regex = _fullmatcher("|".join(map(_wildcard_re, general)))
-        checks.append(_containing(needles, regex) if all(needles) else regex)
-    match = _any_of(checks)
-    if not insensitive:
-        return match
+        checks.append(("{}(v)", _containing(needles, regex) if all(needles) else regex))
+    return _generate(checks, insensitive)
 
-    def folded(value: str) -> bool:  # fold()'s fast path, inlined: it runs on every event
-        lowered = value.lower()
-        return match(lowered if len(lowered) == len(value) and "ς" not in lowered
-                     else fold(value))
-    return folded
+
+# The matcher is one generated function, so that a value meets every check without a Python
+# call per check. Pattern text reaches the source only as constants: `k0`, `k1`, ... are
+# arguments of the factory, never spelled out.
+_FOLD = """\
+w = v.lower()
+v = w if len(w) == len(v) and "\u03c2" not in w else fold(v)
+"""
+_TEMPLATE = """\
+def factory({names}):
+    def match(v):
+{fold_one}        return {test}
+
+    def match_any(values):
+        for v in values:
+            if v.__class__ is not str:
+                if v.__class__ is list:
+                    if match_any(v):
+                        return True
+                    continue
+                v = to_text(v)
+                if v is None:
+                    continue
+{fold_any}            if {test}:
+                return True
+        return False
+
+    match.any = match_any
+    return match
+"""
+
+
+def _generate(checks: list[tuple[str, object]], insensitive: bool) -> Matcher:
+    """Build ``match(value)`` and its list twin ``match.any(values)`` from ``checks``.
+
+    ``match.any`` takes what a field holds as a list (it may nest, hold nulls or numbers)
+    and is true when any value matches, with numbers and booleans read as their text.
+    """
+    names = [f"k{i}" for i in range(len(checks))]
+    test = " or ".join(template.format(name) for (template, _), name in zip(checks, names)) or "False"
+    fold_lines = _FOLD.splitlines(keepends=True) if insensitive else []
+    source = _TEMPLATE.format(names=", ".join(names), test=test,
+                              fold_one="".join(" " * 8 + line for line in fold_lines),
+                              fold_any="".join(" " * 12 + line for line in fold_lines))
+    namespace = {"fold": fold, "to_text": to_text}
+    exec(compile(source, "<eqlmini-wildcard>", "exec"), namespace)  # noqa: S102 - constants only
+    return namespace["factory"](*(constant for _, constant in checks))
 
 
 def _wildcard_re(pattern: str) -> str:
