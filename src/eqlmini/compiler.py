@@ -69,6 +69,17 @@ def _any_match(matcher: Callable[[str], bool], raw: Any) -> bool:
     return False
 
 
+def _any_number_in(members: frozenset, raw: Any) -> bool:
+    for value in values.as_values(raw):
+        if value.__class__ is str:
+            value = values.parse_number(value)
+        elif value.__class__ is bool:
+            continue  # a boolean never equals a number
+        if value is not None and value in members:
+            return True
+    return False
+
+
 def _present(raw: Any) -> bool:
     return bool(values.as_values(raw))
 
@@ -161,7 +172,7 @@ _COMPARISONS = {
 }
 _ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
 _RUNTIME = {
-    "_present": _present, "_contains_nested": values.contains_nested, "_any_match": _any_match, "_any_in": _any_in, "_any_equal": _any_equal, "_any_leaf": _any_leaf,
+    "_present": _present, "_any_number_in": _any_number_in, "_contains_nested": values.contains_nested, "_any_match": _any_match, "_any_in": _any_in, "_any_equal": _any_equal, "_any_leaf": _any_leaf,
     "_not3": _not3, "_and3": _and3, "_or3": _or3, "_match3": _match3, "_in3": _in3,
     "_in3_folded": _in3_folded, "_negate": _negate,
 }
@@ -173,6 +184,13 @@ def _is_null(node: ast.Expr) -> bool:
 
 def _is_optional(node: ast.Expr) -> bool:
     return isinstance(node, ast.Field) and node.optional
+
+
+_NUMBERS = frozenset({int, float})
+
+
+def _is_number(value: Any) -> bool:
+    return value.__class__ in _NUMBERS
 
 
 def _plain_string(value: Any) -> bool:
@@ -296,12 +314,17 @@ class _Emitter:
             constant = node.right.value
             value = self.temporary()
             name = self.const(constant)
+            if _is_number(constant):
+                return self.number_in(node.left, [constant])
             if _plain_string(constant):
                 # A one-element list cannot hide the value in a nested list: skip that search.
                 return (f"(({name} in {value} or (len({value}) != 1 or {value}[0].__class__ is list) "
                         f"and _contains_nested({value}, {name})) "
                         f"if ({value} := {self.read(node.left)}).__class__ is list else {value} == {name})")
             return f"_any_equal({name}, {self.read(node.left)})"
+        if (isinstance(node, ast.In) and isinstance(node.left, ast.Field)
+                and all(isinstance(item, ast.Literal) and _is_number(item.value) for item in node.items)):
+            return self.number_in(node.left, [item.value for item in node.items])  # type: ignore[union-attr]
         if (isinstance(node, ast.In) and isinstance(node.left, ast.Field)
                 and all(isinstance(item, ast.Literal) and _plain_string(item.value) for item in node.items)):
             texts = [item.value for item in node.items]  # type: ignore[union-attr]
@@ -312,6 +335,13 @@ class _Emitter:
             return (f"({test} in {members} if ({value} := {self.read(node.left)}).__class__ is str "
                     f"else _any_in({members}, {value}, {self.const(fold)}))")
         return None
+
+    def number_in(self, field: ast.Field, numbers: list[Any]) -> str:
+        """Some value of the field equals one of the numbers (a numeric string counts)."""
+        members = self.const(frozenset(numbers))
+        value = self.temporary()
+        return (f"({value} in {members} if ({value} := {self.read(field)}).__class__ in {self.const(_NUMBERS)} "
+                f"else _any_number_in({members}, {value}))")
 
     def matcher(self, node: ast.Match) -> Callable[[str], bool]:
         texts = [pattern.value for pattern in node.patterns]

@@ -161,22 +161,16 @@ def _join_keys(keys: tuple[ast.Expr, ...]) -> Callable[[Event], list[tuple]]:
     readers = [(getter(key.name), key.optional) for key in keys]  # type: ignore[union-attr]
 
     def key_tuples(event: Event) -> list[tuple]:
-        choices = []
+        key = []
+        several = False
         for read, optional in readers:
-            raw = read(event)
-            if raw is None:
-                if not optional:
-                    return []
-                choices.append((None,))
-            elif raw.__class__ is list:
-                choices.append(tuple(dict.fromkeys(_hashable(v) for v in raw)))
-            else:
-                choices.append((_hashable(raw),))
-        if len(choices) == 1:
-            return [(value,) for value in choices[0]]
+            value = read(event)  # None, a scalar, or a flat list of scalars
+            if value is None and not optional:
+                return []
+            several = several or value.__class__ is list
+            key.append(value)
+        if not several:
+            return [tuple(key)]
+        choices = [tuple(dict.fromkeys(v)) if v.__class__ is list else (v,) for v in key]
         return list(itertools.product(*choices))
     return key_tuples
-
-
-def _hashable(value: Any) -> Any:
-    return value if value.__class__ in (str, int, float, bool) else str(value)

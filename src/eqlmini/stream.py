@@ -61,11 +61,8 @@ class StreamMatcher:
         self._close = close
         self._limits = [_Head(count) if name == "head" else _Tail(count) for name, count in limits]
         self._closed = False
-
-    @property
-    def done(self) -> bool:
+        self.done = any(limit.done for limit in self._limits)
         """True once no further result can come out (a ``head`` limit was reached)."""
-        return any(limit.done for limit in self._limits)
 
     def push(self, event: Event) -> list[Result]:
         """Match one more event; return the results it completed."""
@@ -89,4 +86,5 @@ class StreamMatcher:
             results = limit.push(results)
             if not results:
                 break
+        self.done = any(limit.done for limit in self._limits)
         return results
