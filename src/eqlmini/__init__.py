@@ -14,12 +14,14 @@ from . import ast
 from .errors import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError, EqlUnsupportedError, Span
 from .parser import parse as _parse
 from .query import Query, SearchOptions
-from .rules import Rule, bundled_rules
+from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules
+from .ruleset import Alert, RuleSet
 from .sequences import MissingEvent, Result
 from .verifier import verify
 
 __all__ = [
-    "compile", "parse", "Query", "Result", "MissingEvent", "Rule", "bundled_rules", "ast",
+    "compile", "parse", "Query", "Result", "MissingEvent", "ast",
+    "Rule", "RuleError", "RuleSet", "Alert", "bundled_rules", "load_rule", "load_rules",
     "EqlError", "EqlSyntaxError", "EqlSemanticError", "EqlUnsupportedError", "EqlEventError", "Span",
 ]
 __version__ = "0.1.0"

@@ -14,20 +14,15 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import EqlEventError
+from .values import EPOCH_DAY as _EPOCH_DAY
+from .values import parse_date
 
 Event = Mapping[str, Any]
 
-_EPOCH_DAY = date(1970, 1, 1).toordinal()
-# ES's default date format is strict_date_optional_time||epoch_millis: a full date, an
-# optional time (seconds and a fraction optional) and an optional zone.
-_ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?\Z"
-)
 _INTEGER = re.compile(r"[+-]?\d+\Z")
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?\Z")
 
@@ -62,36 +57,20 @@ def timestamp_millis(value: Any) -> int | float:
         micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
         return micros // 1000 if micros % 1000 == 0 else micros / 1000
     if isinstance(value, date):
-        return (value.toordinal() - _EPOCH_DAY) * 86_400_000
+        return (value.toordinal() - _EPOCH_DAY) * 86_400_000  # a date: midnight UTC
     raise EqlEventError(f"timestamp {value!r} ({cls.__name__}) is not a number or a date")
 
 
+@lru_cache(maxsize=1024)  # a stream repeats timestamps; every stage of every rule reads them
 def _parse_string(text: str) -> int | float:
     stripped = text.strip()
     if _INTEGER.match(stripped):
         return int(stripped)
     if _DECIMAL.match(stripped):
         return timestamp_millis(float(stripped))
-    match = _ISO.match(stripped)
-    if match is None:
-        raise EqlEventError(f"timestamp {text!r} is neither epoch milliseconds nor an ISO-8601 date")
-    year, month, day, hour, minute, second, fraction, zone = match.groups()
-    try:  # let datetime validate the calendar (month 13, February 30, hour 25 ...)
-        moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
-    except ValueError as exc:
-        raise EqlEventError(f"timestamp {text!r} is not a valid date: {exc}") from None
-    seconds = (moment.toordinal() - _EPOCH_DAY) * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second
-    if zone and zone not in ("Z", "z"):
-        sign = -1 if zone[0] == "-" else 1
-        digits = zone[1:].replace(":", "")
-        seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60)
-    millis: int | float = seconds * 1000
-    if fraction:
-        whole = int(fraction[:3].ljust(3, "0"))
-        rest = fraction[3:].rstrip("0")
-        millis += whole
-        if rest:  # below a millisecond: keep it, as date_nanos would
-            millis += int(rest) / 10 ** len(rest)
+    millis = parse_date(stripped)
+    if millis is None:
+        raise EqlEventError(f"timestamp {text!r} is neither epoch milliseconds nor a valid ISO-8601 date")
     return millis
 
 

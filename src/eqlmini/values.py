@@ -14,7 +14,8 @@ parsing the string as a number, then as an ISO-8601 date (epoch milliseconds).
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+import re
+from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Sequence
@@ -96,17 +97,41 @@ def parse_number(text: str) -> int | float | None:
     return parse_date(stripped)
 
 
-def parse_date(text: str) -> int | None:
-    """An ISO-8601 date or date-time as epoch milliseconds (UTC when no offset), or None."""
-    if len(text) < 10 or not text[:4].isdigit() or text[4] != "-":
+# ES's default date format is strict_date_optional_time||epoch_millis: a full date, an
+# optional time (seconds and a fraction optional) and an optional zone.
+_ISO = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?\Z"
+)
+EPOCH_DAY = date(1970, 1, 1).toordinal()
+
+
+def parse_date(text: str) -> int | float | None:
+    """An ISO-8601 date or date-time as epoch milliseconds (UTC when no zone), or None.
+
+    Below a millisecond the fraction is kept (as a float), as a ``date_nanos`` field would.
+    """
+    match = _ISO.match(text)
+    if match is None:
         return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    try:  # let datetime validate the calendar (month 13, February 30, hour 25 ...)
+        moment = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0))
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return int(round(moment.timestamp() * 1000))
+    seconds = (moment.toordinal() - EPOCH_DAY) * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second
+    if zone and zone not in ("Z", "z"):
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        seconds -= sign * (int(digits[:2]) * 3600 + int(digits[2:4] or 0) * 60)
+    millis: int | float = seconds * 1000
+    if fraction:
+        millis += int(fraction[:3].ljust(3, "0"))
+        rest = fraction[3:].rstrip("0")
+        if rest:
+            millis += int(rest) / 10 ** len(rest)
+    return millis
 
 
 def _is_number(value: Value) -> bool:

@@ -1,0 +1,5 @@
+"""``python -m eqlmini``: the ``eqlmini`` command line."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,263 @@
+"""The ``eqlmini`` command: search events with a query, scan them with rules, check and list rules.
+
+    eqlmini search 'process where process.name : "cmd.exe"' events.ndjson
+    eqlmini scan Security.evtx                      # the bundled rules
+    eqlmini scan --rules my-rules/ logs/*.ndjson.gz
+    eqlmini check my-rules/
+    eqlmini rules --rules my-rules/
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from . import compile as compile_query
+from .errors import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError
+from .fields import getter
+from .inputs import FORMATS, ReadReport, read_events
+from .output import Progress, Writer, alert_record, event_detail, rule_record
+from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules, rule_files
+from .ruleset import RuleSet
+from .sequences import MissingEvent, Result
+
+__all__ = ["main"]
+
+OK, FOUND, USAGE, INVALID, INPUT, INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_STATUS = f"""exit status:
+  {OK}    done, nothing found (no match, no alert); check: every rule is valid
+  {FOUND}    done, matches or alerts found
+  {USAGE}    usage error
+  {INVALID}    a query or rule is invalid
+  {INPUT}    input trouble: a file or record could not be read (the run still went to
+       the end and printed what it found), or an event stopped it (no timestamp,
+       out of time order)
+  {INTERRUPTED}  interrupted"""
+# Each error class: what stderr calls it, and the exit status (first match wins).
+ERRORS: tuple[tuple[type[Exception], str, int], ...] = (
+    (EqlEventError, "event error", INPUT), (RuleError, "rule error", INVALID),
+    (EqlSyntaxError, "syntax error", INVALID), (EqlSemanticError, "invalid query", INVALID),
+    (EqlError, "error", INVALID))
+EVENT_COLUMNS = (("TIME", 27), ("CATEGORY", 12), ("EVENT", 30))
+ALERT_COLUMNS = (("TIME", 27), ("SEVERITY", 8), ("RISK", 4), ("RULE", 48), ("EVENT", 30))
+RULE_COLUMNS = (("SEVERITY", 8), ("RISK", 4), ("KIND", 8), ("ATT&CK", 28), ("NAME", 30))
+CHECK_COLUMNS = (("STATUS", 6), ("FILE", 50), ("RULE", 30))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exit:  # --help, or a usage error argparse has reported
+        return int(exit.code or 0)
+    try:
+        return args.run(args)
+    except EqlError as error:
+        name, status = _describe(error)
+        print(f"eqlmini: {name}: {error}", file=sys.stderr)
+        return status
+    except KeyboardInterrupt:
+        print("eqlmini: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eqlmini", description=__doc__.split("\n")[0].strip(),
+                                     epilog=EXIT_STATUS, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    def command(name: str, run: Callable[[argparse.Namespace], int], text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text, epilog=EXIT_STATUS,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(run=run)
+        sub.add_argument("--format", choices=("table", "json"),
+                         help="table (default on a terminal) or json: one JSON object per line (default otherwise)")
+        sub.add_argument("-q", "--quiet", action="store_true", help="no progress line and no summary on stderr")
+        return sub
+
+    def inputs(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("files", nargs="+", metavar="FILE",
+                         help="NDJSON, JSON or EVTX files (gzip too); - reads standard input")
+        sub.add_argument("--input-format", choices=FORMATS, help="the format of every FILE (default: guessed)")
+
+    search = command("search", _search, "run one EQL query over events and print what it finds")
+    search.add_argument("query", metavar="QUERY", help="the EQL query")
+    inputs(search)
+    search.add_argument("--timestamp-field", default="@timestamp", help="default: @timestamp")
+    search.add_argument("--tiebreaker-field", help="orders events with the same timestamp")
+    search.add_argument("--event-category-field", default="event.category", help="default: event.category")
+    search.add_argument("--size", type=int, help="stop after this many results")
+    scan = command("scan", _scan, "run rules over events and print their alerts")
+    scan.add_argument("--rules", action="append", metavar="PATH",
+                      help="a rule file or folder (repeatable; default: the bundled rules)")
+    inputs(scan)
+    check = command("check", _check, "validate rule files (.eql, detection-rules .toml)")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders")
+    rules = command("rules", _rules, "list rules with severity, risk score and ATT&CK ids")
+    rules.add_argument("--rules", action="append", metavar="PATH",
+                       help="a rule file or folder (repeatable; default: the bundled rules)")
+    return parser
+
+
+# ----------------------------------------------------------------------------- commands
+def _search(args: argparse.Namespace) -> int:
+    query = compile_query(args.query, timestamp_field=args.timestamp_field, tiebreaker_field=args.tiebreaker_field,
+                          event_category_field=args.event_category_field, size=args.size)
+    report, progress, events = _read(args)
+    writer = _writer(args, EVENT_COLUMNS, progress)
+    if query.kind == "event" and not query.tree.pipes and args.size is None:
+        results: Iterable[Result] = (Result((event,), ()) for event in query.filter(events))  # any order will do
+    else:
+        results = query.search(list(events))
+    time, category = getter(query.options.timestamp_field), getter(query.options.event_category_field)
+    found = 0
+    for result in results:
+        found += 1
+        if writer.json:
+            writer.record(result.events[0] if query.kind == "event" else
+                          {"join_keys": list(result.join_keys), "events": list(result.events)})
+            continue
+        prefix = "" if query.kind == "event" else f"#{found} "
+        for event in result.events:
+            detail = "(missing)" if isinstance(event, MissingEvent) else event_detail(event)
+            writer.row((time(event), category(event), prefix + detail))
+    _finish(args, report, progress, f"{found} match{'es' if found != 1 else ''}")
+    return _status(found, report)
+
+
+def _scan(args: argparse.Namespace) -> int:
+    ruleset = RuleSet(_load(args.rules))
+    report, progress, events = _read(args)
+    writer = _writer(args, ALERT_COLUMNS, progress)
+    counts: Counter[Rule] = Counter()
+    for alert in ruleset.scan(list(events) if ruleset.ordered else events):
+        counts[alert.rule] += 1
+        if writer.json:
+            writer.record(alert_record(alert))
+        else:
+            last = next(e for e in reversed(alert.events) if not isinstance(e, MissingEvent))
+            writer.row((alert.timestamp, alert.severity, alert.risk_score, alert.rule.name, event_detail(last)))
+    total = sum(counts.values())
+    lines = [f"{count:>8}  {rule.severity:<8}  {rule.name}" for rule, count in counts.most_common()]
+    _finish(args, report, progress, f"{total} alert{'s' if total != 1 else ''} from {len(counts)} of "
+            f"{len(ruleset)} rule{'s' if len(ruleset) != 1 else ''}", lines)
+    return _status(total, report)
+
+
+def _check(args: argparse.Namespace) -> int:
+    writer = _writer(args, CHECK_COLUMNS, None)
+    files: list[Path] = []
+    errors = 0
+    for path in args.paths:
+        try:
+            files.extend(rule_files(path))
+        except RuleError as error:
+            errors += 1
+            _report_invalid(writer, path, error)
+    seen: dict[str, Path] = {}
+    valid = 0
+    for file in files:
+        try:
+            rule = load_rule(file)
+            if rule.rule_id in seen:
+                raise RuleError(f"{file}: rule_id {rule.rule_id} is also the rule_id of {seen[rule.rule_id]}")
+        except EqlError as error:
+            errors += 1
+            _report_invalid(writer, file, error)
+            continue
+        valid += 1
+        if rule.rule_id is not None:
+            seen[rule.rule_id] = file
+        if writer.json:
+            writer.record({"path": str(file), "ok": True, "rule": rule.name})
+        else:
+            writer.row(("ok", file, rule.name))
+    if not args.quiet:
+        print(f"eqlmini: checked {len(files)} file{'s' if len(files) != 1 else ''}: {valid} valid "
+              f"rule{'s' if valid != 1 else ''}, {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
+    return INVALID if errors else OK
+
+
+def _rules(args: argparse.Namespace) -> int:
+    writer = _writer(args, RULE_COLUMNS, None)
+    for rule in _load(args.rules):
+        if writer.json:
+            writer.record(rule_record(rule))
+        else:
+            ids = " ".join(dict.fromkeys(i for threat in rule.threat for i in threat.ids))
+            writer.row((rule.severity, rule.risk_score, rule.query.kind, ids, rule.name))
+    return OK
+
+
+# ----------------------------------------------------------------------------- helpers
+def _load(paths: list[str] | None) -> list[Rule]:
+    return bundled_rules() if not paths else [rule for path in paths for rule in load_rules(path)]
+
+
+def _writer(args: argparse.Namespace, columns: tuple, progress: Progress | None) -> Writer:
+    format = args.format or ("table" if sys.stdout.isatty() else "json")
+    return Writer(sys.stdout, format, columns, progress)
+
+
+def _read(args: argparse.Namespace) -> tuple[ReadReport, Progress | None, Iterator[dict]]:
+    """The events of every file, lazily, with a progress line on a terminal."""
+    report = ReadReport()
+    progress = None
+    if not args.quiet and sys.stderr.isatty():
+        progress = Progress(sys.stderr, sum(_size(path) for path in args.files))
+
+    def events() -> Iterator[dict]:
+        count = 0
+        for path in args.files:
+            for event in read_events(path, report=report, format=args.input_format):
+                count += 1
+                if progress is not None and not count & 255:
+                    progress.update(count)
+                yield event
+            if progress is not None:
+                progress.update(count, file_done=_size(path))
+    return report, progress, events()
+
+
+def _size(path: str) -> int:
+    return os.path.getsize(path) if path != "-" and os.path.isfile(path) else 0
+
+
+def _finish(args: argparse.Namespace, report: ReadReport, progress: Progress | None, found: str,
+            lines: Iterable[str] = ()) -> None:
+    """The problems met while reading (always), and the summary (unless --quiet), on stderr."""
+    if progress is not None:
+        progress.clear()
+    for problem in report.problems:
+        print(f"eqlmini: {problem}", file=sys.stderr)
+    if report.problems_omitted:
+        print(f"eqlmini: ... and {report.problems_omitted} more problems", file=sys.stderr)
+    if not args.quiet:
+        print(f"eqlmini: {report.summary()}; {found}", *lines, sep="\n", file=sys.stderr)
+
+
+def _report_invalid(writer: Writer, path: Any, error: EqlError) -> None:
+    print(f"eqlmini: {_describe(error)[0]}: {error}", file=sys.stderr)
+    if writer.json:
+        writer.record({"path": str(path), "ok": False, "error": error.message, "line": error.line})
+    else:
+        writer.row(("error", path, error.message))
+
+
+def _describe(error: EqlError) -> tuple[str, int]:
+    """What stderr calls an error, and the exit status it gives."""
+    return next((name, status) for kind, name, status in ERRORS if isinstance(error, kind))
+
+
+def _status(found: int, report: ReadReport) -> int:
+    if not report.ok:
+        return INPUT
+    return FOUND if found else OK

@@ -1,0 +1,146 @@
+"""What the command line writes: NDJSON for programs, aligned rows for people, progress on stderr.
+
+Rows are written as they come (a scan can run for minutes), so columns have fixed widths
+and the last one is cut to the terminal width. The progress line lives on stderr, only
+when stderr is a terminal; it is cleared before each row so the two never mix.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, TextIO
+
+from .fields import getter
+from .rules import Rule
+from .ruleset import Alert
+
+__all__ = ["Progress", "Writer", "alert_record", "event_detail", "rule_record"]
+
+# Fields that say what an event was about, best first; the first present one is shown.
+DETAIL_FIELDS = ("process.command_line", "file.path", "registry.path", "dns.question.name", "url.full",
+                 "destination.ip", "process.name", "event.action", "message")
+_DETAIL_READERS = tuple(getter(name) for name in DETAIL_FIELDS)
+_HOST = getter("host.name")
+PROGRESS_DELAY = 1.0  # seconds before a progress line appears: short runs show none
+
+
+def event_detail(event: Mapping[str, Any]) -> str:
+    """``host: what`` for one event, e.g. ``mssql01: cmd.exe /c whoami``."""
+    what = next((value for value in (read(event) for read in _DETAIL_READERS) if value is not None), "")
+    host = _HOST(event)
+    text = _one_line(what)
+    return f"{_one_line(host)}: {text}" if host is not None else text
+
+
+def alert_record(alert: Alert) -> dict[str, Any]:
+    """An alert as one JSON object."""
+    rule = alert.rule
+    return {"rule": rule.name, "rule_id": rule.rule_id, "severity": alert.severity,
+            "risk_score": alert.risk_score, "timestamp": alert.timestamp,
+            "threat": [list(threat.ids) for threat in rule.threat], "join_keys": list(alert.join_keys),
+            "events": list(alert.events)}
+
+
+def rule_record(rule: Rule) -> dict[str, Any]:
+    """A rule's summary as one JSON object."""
+    return {"name": rule.name, "rule_id": rule.rule_id, "severity": rule.severity, "risk_score": rule.risk_score,
+            "kind": rule.query.kind, "threat": [list(threat.ids) for threat in rule.threat],
+            "path": str(rule.path) if rule.path else None}
+
+
+class Progress:
+    """``[#####.....]  42%  18,230 events  9,120 events/s`` on stderr, redrawn a few times a second.
+
+    ``total`` is the size in bytes of the input when known; the position is the bytes the
+    process has read (Linux ``/proc/self/io``), else the size of the files finished.
+    """
+
+    def __init__(self, stream: TextIO, total: int | None) -> None:
+        self._stream = stream
+        self._total = total or None
+        self._start = time.monotonic()
+        self._base = _bytes_read()
+        self._finished = 0   # bytes of the files read to the end
+        self._shown = False
+        self._next = self._start + PROGRESS_DELAY
+
+    def update(self, events: int, *, file_done: int = 0) -> None:
+        """Note progress (``events`` so far; ``file_done``: size of a file just finished)."""
+        self._finished += file_done
+        now = time.monotonic()
+        if now < self._next:
+            return
+        self._next = now + 0.2
+        rate = events / max(now - self._start, 1e-9)
+        line = f"{events:,} events  {rate:,.0f} events/s"
+        if self._total:
+            read = _bytes_read()
+            done = read - self._base if read is not None and self._base is not None else self._finished
+            fraction = min(max(done, self._finished) / self._total, 0.99)
+            bar = "#" * int(fraction * 20)
+            line = f"[{bar:.<20}] {fraction:4.0%}  {line}"
+        self._stream.write("\r" + line[: shutil.get_terminal_size().columns - 1] + "\x1b[K")
+        self._stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        """Erase the progress line (before other output, and at the end)."""
+        if self._shown:
+            self._stream.write("\r\x1b[K")
+            self._stream.flush()
+            self._shown = False
+
+
+def _bytes_read() -> int | None:
+    try:
+        with open("/proc/self/io", encoding="ascii") as io:
+            return next(int(line.split()[1]) for line in io if line.startswith("rchar:"))
+    except (OSError, StopIteration, ValueError, IndexError):
+        return None
+
+
+class Writer:
+    """Rows to ``stream``: NDJSON objects, or fixed-width columns under a header."""
+
+    def __init__(self, stream: TextIO, format: str, columns: Sequence[tuple[str, int]],
+                 progress: Progress | None = None) -> None:
+        self._stream = stream
+        self._json = format == "json"
+        self._columns = columns  # (title, width); the last column is cut only on a terminal
+        self._progress = progress
+        self._header = False
+
+    def record(self, record: Mapping[str, Any]) -> None:
+        """One JSON object per line (json format only)."""
+        self._write(json.dumps(record, ensure_ascii=False, default=str))
+
+    def row(self, cells: Iterable[Any]) -> None:
+        """One table row (table format only); cells are cut to their column's width."""
+        if not self._header:
+            self._header = True
+            self.row(title for title, _ in self._columns)
+        texts = [_one_line(cell) for cell in cells]
+        parts = [text[:width].ljust(width) for text, (_, width) in zip(texts[:-1], self._columns)]
+        last = texts[-1]
+        if self._stream.isatty():  # cut the last column at the edge of the terminal
+            used = sum(len(part) + 2 for part in parts)
+            last = last[:max(shutil.get_terminal_size().columns - used, self._columns[-1][1])]
+        self._write("  ".join([*parts, last]).rstrip())
+
+    @property
+    def json(self) -> bool:
+        """Whether the output is NDJSON."""
+        return self._json
+
+    def _write(self, line: str) -> None:
+        if self._progress is not None:
+            self._progress.clear()
+        self._stream.write(line + "\n")
+
+
+def _one_line(value: Any) -> str:
+    text = ", ".join(map(str, value)) if isinstance(value, list) else str("" if value is None else value)
+    return " ".join(text.split())

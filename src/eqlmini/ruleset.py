@@ -1,0 +1,276 @@
+"""RuleSet: many rules over one pass of the events, each event shown only the rules it could match.
+
+The naive way tries every rule on every event. A RuleSet indexes the rules instead, by
+what a matching event must hold:
+
+1. its category: ``process where ...`` needs ``process`` in the rule's category field;
+2. one more required test on literals: ``field == "text"``, ``field : "text"`` (no
+   wildcard), ``field like "text"``, ``field in ("a", "b")``, ``field in~ (...)``, taken
+   from the ``and`` of the condition (the cheapest one) or from every branch of an ``or``
+   (any of them). A test costs as many rules as test for the same values: a value many
+   rules look for (``event.type == "start"``) is likely common in events too.
+
+For each event the RuleSet reads the category fields, looks the values up, reads the
+fields of the tests of the buckets found (each field once per event, shared by all the
+rules indexed on it), and evaluates only the rules reached; the others cannot match.
+A sequence or sample rule is indexed by each of its stages (``until`` and ``![...]``
+included) and its matcher is fed only the events some stage could match: the others
+change nothing but how soon a result becomes final.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from . import ast
+from .errors import EqlError
+from .fields import getter
+from .ordering import EventOrder, ordered
+from .patterns import fold
+from .rules import Rule
+from .sequences import MissingEvent
+from .values import as_values, parse_number, to_text
+
+__all__ = ["Alert", "RuleSet"]
+
+Event = Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """A rule's match: its events (one, or a sequence's or sample's) and join-key values.
+
+    ``timestamp`` is the value of the rule's timestamp field in the last event.
+    """
+
+    rule: Rule
+    events: tuple[Event, ...]
+    join_keys: tuple[Any, ...]
+    timestamp: Any
+
+    @property
+    def severity(self) -> str:
+        """The rule's severity: low, medium, high or critical."""
+        return self.rule.severity
+
+    @property
+    def risk_score(self) -> int:
+        """The rule's risk score, 0 to 100."""
+        return self.rule.risk_score  # type: ignore[return-value]  # set by Rule
+
+
+@dataclass(frozen=True, slots=True)
+class _Term:
+    """A test every matching event passes: for some ``(field, keys)`` alternative, a value
+    of the field, as text folded by patterns.fold, is in ``keys`` (folded too).
+
+    Folding makes a case-sensitive test looser, never stricter: the rule, run on each
+    event the index finds, decides. One table per field serves both kinds of test.
+    """
+
+    alternatives: tuple[tuple[str, frozenset[str]], ...]
+
+
+class _Bucket:
+    """Rules to evaluate: ``always``, and those reached by looking a field's value up."""
+
+    __slots__ = ("always", "lookups", "tables")
+
+    def __init__(self) -> None:
+        self.always: set[int] = set()
+        self.tables: dict[str, dict[str, set[int]]] = {}
+        self.lookups: tuple = ()
+
+    def add(self, rule: int, term: _Term | None) -> None:
+        if term is None:
+            self.always.add(rule)
+            return
+        for field, keys in term.alternatives:
+            table = self.tables.setdefault(field, {})
+            for key in keys:
+                table.setdefault(key, set()).add(rule)
+
+    def freeze(self) -> None:
+        self.lookups = tuple((field, getter(field), {key: tuple(rules) for key, rules in table.items()})
+                             for field, table in self.tables.items())
+
+    def collect(self, event: Event, found: set[int], seen: dict[str, tuple[str, ...]]) -> None:
+        found.update(self.always)
+        for field, read, table in self.lookups:
+            keys = seen.get(field)
+            if keys is None:
+                keys = seen[field] = _texts(read(event))
+            for key in keys:
+                rules = table.get(key)
+                if rules is not None:
+                    found.update(rules)
+
+
+class RuleSet:
+    """Rules run together over one pass of the events (see the module docstring)."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        # Sequences, and pipes of event queries, depend on the order of the events.
+        orders = {(r.query.options.timestamp_field, r.query.options.tiebreaker_field) for r in self.rules
+                  if r.query.kind == "sequence" or r.query.kind == "event" and r.query.tree.pipes}
+        if len(orders) > 1:
+            raise EqlError("the rules of a RuleSet that need events in time order (sequences, pipes) "
+                           "must share timestamp_field and tiebreaker_field")
+        self._order = None
+        if orders:
+            timestamp, tiebreaker = orders.pop()
+            self._order = EventOrder(getter(timestamp), getter(tiebreaker) if tiebreaker else None)
+        self._timestamps = tuple(getter(rule.query.options.timestamp_field) for rule in self.rules)
+        # An event rule is called on each event; any other (and one with pipes) gets a matcher.
+        self._predicates: tuple[Callable[[Event], bool] | None, ...] = tuple(
+            rule.query.match if rule.query.kind == "event" and not rule.query.tree.pipes else None
+            for rule in self.rules)
+        self._build_index()
+
+    @property
+    def ordered(self) -> bool:
+        """Whether events must come in time order (sequence rules, or pipes): see :meth:`scan`."""
+        return self._order is not None
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def scan(self, events: Iterable[Event], *, assume_sorted: bool | None = None,
+             indexed: bool = True) -> Iterator[Alert]:
+        """Run every rule over ``events`` and yield alerts as they become final.
+
+        With sequence rules (or pipes), events must come in (timestamp, tiebreaker) order, as
+        for :meth:`Query.search`: a list is sorted if needed, any other iterable is checked
+        as it streams (EqlEventError when out of order), ``assume_sorted=False`` sorts it
+        in memory. ``indexed=False`` tries every rule on every event: the reference the
+        index is tested and measured against; it yields the same alerts.
+        """
+        if self._order is not None:
+            events = ordered(events, self._order, assume_sorted=assume_sorted)
+        matchers = {i: rule.query.matcher() for i, rule in enumerate(self.rules) if self._predicates[i] is None}
+        everyone = range(len(self.rules))
+        predicates, rules = self._predicates, self.rules
+        for event in events:
+            for i in self._candidates(event) if indexed else everyone:
+                match = predicates[i]
+                if match is not None:
+                    if match(event):
+                        yield Alert(rules[i], (event,), (), self._timestamps[i](event))
+                else:
+                    for result in matchers[i].push(event):
+                        yield self._alert(i, result.events, result.join_keys)
+        for i, matcher in matchers.items():
+            for result in matcher.close():
+                yield self._alert(i, result.events, result.join_keys)
+
+    def candidates(self, event: Event) -> list[Rule]:
+        """The rules the index shows ``event`` to (every rule that could match it, and others)."""
+        return [self.rules[i] for i in self._candidates(event)]
+
+    def _alert(self, i: int, events: tuple[Event, ...], join_keys: tuple[Any, ...]) -> Alert:
+        last = next((event for event in reversed(events) if not isinstance(event, MissingEvent)), None)
+        return Alert(self.rules[i], events, join_keys, None if last is None else self._timestamps[i](last))
+
+    def _candidates(self, event: Event) -> list[int]:
+        found: set[int] = set()
+        seen: dict = {}
+        self._anywhere.collect(event, found, seen)
+        for field, read, buckets in self._by_category:
+            keys = seen.get(field)
+            if keys is None:
+                keys = seen[field] = _texts(read(event))
+            for key in keys:
+                bucket = buckets.get(key)
+                if bucket is not None:
+                    bucket.collect(event, found, seen)
+        return sorted(found)
+
+    def _build_index(self) -> None:
+        stages = [(i, query, rule.query.options.event_category_field)
+                  for i, rule in enumerate(self.rules) for query in _event_queries(rule.query.tree)]
+        # A value many rules test for is a common one (event.type "start", host.os.type
+        # "windows"): a term costs as many rules as test for its values.
+        mentions: dict[tuple[str, str], int] = {}
+        for _, query, category_field in stages:
+            if query.category is not None:
+                key = (category_field, fold(query.category))
+                mentions[key] = mentions.get(key, 0) + 1
+            for node in ast.walk(query.where):
+                for field, keys in getattr(_leaf_term(node), "alternatives", ()):
+                    for key in keys:
+                        mentions[field, key] = mentions.get((field, key), 0) + 1
+
+        def cost(term: _Term) -> tuple:
+            total = sum(mentions[field, key] for field, keys in term.alternatives for key in keys)
+            return (total, sum(len(keys) for _, keys in term.alternatives), repr(term))
+
+        self._anywhere = _Bucket()
+        by_category: dict[str, dict[str, _Bucket]] = {}
+        for i, query, category_field in stages:
+            if query.category is None or parse_number(query.category) is not None:
+                bucket = self._anywhere
+            else:
+                bucket = by_category.setdefault(category_field, {}).setdefault(fold(query.category), _Bucket())
+            bucket.add(i, _cheapest(query.where, cost))
+        for bucket in (self._anywhere, *(b for buckets in by_category.values() for b in buckets.values())):
+            bucket.freeze()
+        self._by_category = tuple((field, getter(field), buckets) for field, buckets in by_category.items())
+
+
+def _event_queries(tree: ast.Query) -> list[ast.EventQuery]:
+    if isinstance(tree.body, ast.EventQuery):
+        return [tree.body]
+    return [stage.query for stage in tree.stages()]
+
+
+def _cheapest(condition: ast.Expr, cost: Callable[[_Term], Any]) -> _Term | None:
+    """The cheapest indexable test that every event matching ``condition`` passes, if any:
+    the cheapest of an ``and``'s parts, or the union of an ``or``'s parts."""
+    if isinstance(condition, ast.And):
+        return min(filter(None, (_cheapest(part, cost) for part in condition.terms)), key=cost, default=None)
+    if isinstance(condition, ast.Or):
+        parts = [_cheapest(part, cost) for part in condition.terms]
+        if any(part is None for part in parts):
+            return None
+        return _Term(tuple(dict.fromkeys(alt for part in parts for alt in part.alternatives)))  # type: ignore
+    return _leaf_term(condition)
+
+
+def _leaf_term(node: ast.Expr) -> _Term | None:
+    """A leaf as a :class:`_Term`, when an event passes it only with one of a few texts."""
+    if isinstance(node, ast.Comparison) and node.op == "==":
+        pair = (node.left, node.right) if isinstance(node.left, ast.Field) else (node.right, node.left)
+        if isinstance(pair[0], ast.Field) and _exact_text(pair[1]):
+            return _term(pair[0].name, [pair[1].value])  # type: ignore[union-attr, list-item]
+    if isinstance(node, ast.Match) and node.op in (":", "like", "like~") and isinstance(node.left, ast.Field):
+        texts = [pattern.value for pattern in node.patterns]
+        if all(isinstance(text, str) and "*" not in text and "?" not in text for text in texts):
+            return _term(node.left.name, texts)  # type: ignore[arg-type]
+    if isinstance(node, ast.In) and not node.negated and isinstance(node.left, ast.Field) and all(
+            _exact_text(item) for item in node.items):
+        return _term(node.left.name, [item.value for item in node.items])  # type: ignore
+    return None
+
+
+def _term(field: str, texts: list[str]) -> _Term:
+    return _Term(((field, frozenset(map(fold, texts))),))
+
+
+def _exact_text(node: ast.Expr) -> bool:
+    """A string literal that equals only the same text (numbers and dates coerce: not those)."""
+    return isinstance(node, ast.Literal) and isinstance(node.value, str) and parse_number(node.value) is None
+
+
+def _texts(raw: Any) -> tuple[str, ...]:
+    """A field's values as the texts the index keys are compared with (folded)."""
+    if raw is None:
+        return ()
+    if raw.__class__ is str:
+        return (fold(raw),)
+    return tuple(fold(text) for text in map(to_text, as_values(raw)) if text is not None)
