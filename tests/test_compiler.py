@@ -94,7 +94,26 @@ SEMANTICS = [
     ("flag", {"flag": "true"}, False),
     ("?missing", {}, False),
     ("not ?missing", {}, True),
-    # Constant conditions fold.
+    # Unary minus is numeric only; NaN is unordered; coercion reads ASCII numbers only.
+    ("-a < 5", {"a": "x"}, False),
+    ("-a < 0", {"a": True}, False),
+    ("-a < 0", {"a": 2}, True),
+    ("a >= 5 and a <= 5", {"a": float("nan")}, False),
+    ("a == 10", {"a": "1_0"}, False),
+    ("a == 123", {"a": "\u0661\u0662\u0663"}, False),
+    ("a > 0", {"a": "inf"}, False),
+    ("a == 1", {"a": "1 "}, False),
+    # The timestamp field is a date: ISO strings and epoch ms compare as instants.
+    ('@timestamp < "2017-08-30T20:47:32+01:00"', {"@timestamp": "2017-08-30T20:00:00Z"}, False),
+    ('@timestamp == "2017-08-30T20:47:32.000Z"', {"@timestamp": "2017-08-30T20:47:32Z"}, True),
+    ('"2017-08-30" <= @timestamp', {"@timestamp": 1504051200000}, True),
+    # An object where a value is expected holds no value.
+    ("a == null", {"a": {"b": 1}}, True),
+    ('a : "*"', {"a": {"b": 1}}, False),
+    # Constant conditions fold, in three-valued logic.
+    ("not null", {}, False),
+    ("not (1 < null)", {}, False),
+    ("not (null == 1)", {}, True),
     ("true", {}, True),
     ("1 == 1 and \"a\" : \"A\"", {}, True),
     ("null == null", {}, True),
@@ -170,3 +189,13 @@ def test_any_string_value_round_trips_through_a_query(name: str, value: str) -> 
 def test_pattern_blow_up_stays_linear() -> None:
     query = eqlmini.compile('any where x : "*a*a*a*a*a*a*b" or x regex "([^ ]+[ ]{3,}[^ ]*){3,}.*"')
     assert query({"x": "a" * 50_000}) is False
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("any where 1 / 0 == 1", "/ by zero"),
+    ('any where number("x") == 1', "Unable to convert"),
+    ("any where " + "not (a == 1 and (" * 150 + "a == 1" + "))" * 150, "nested too deeply"),
+])
+def test_constant_and_structural_errors_surface_at_compile_time(text: str, message: str) -> None:
+    with pytest.raises(eqlmini.EqlError, match=message):
+        eqlmini.compile(text)

@@ -46,6 +46,7 @@ L = ast.Literal
     ('a == """x""""', ast.Comparison("==", F("a"), L('x"'))),
     ('a == 1.5e3', ast.Comparison("==", F("a"), L(1500.0))),
     ('a == 99999999999999999999', ast.Comparison("==", F("a"), L(1e20))),
+    ('(-1) in (-1, 2)', ast.In(L(-1), (L(-1), L(2)))),
 ])
 def test_tree_keeps_what_was_written(text: str, tree: ast.Expr) -> None:
     assert where(text) == tree
@@ -115,6 +116,9 @@ def test_prints_back_to_the_same_tree(text: str) -> None:
     ('sequence [a where true] with runs=0 [b where true]', 1, 25, "between 1 and 100"),
     ('sequence [a where true] with fork=2 [b where true]', 1, 25, "expecting [runs]"),
     ('PROCESS WHERE true', 1, 9, "unexpected"),
+    ('process where a == 1e400', 1, 20, "is too large"),
+    ('process where a == ' + "9" * 5000, 1, 20, "is too large"),
+    ('process where a.b[0].c == 1', 1, 15, "Array indexes are not supported"),
 ])
 def test_syntax_errors_point_at_the_fault(text: str, line: int, column: int, message: str) -> None:
     with pytest.raises(eqlmini.EqlError) as caught:

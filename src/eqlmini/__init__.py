@@ -38,6 +38,8 @@ def parse(text: str) -> ast.Query:
         return verify(tree)
     except EqlError as error:
         raise error.with_text(text) from None
+    except RecursionError:
+        raise EqlSemanticError("the query is nested too deeply to be checked") from None
 
 
 def compile(text: str, **options: Any) -> Query:  # noqa: A001 - the name is the API
@@ -54,3 +56,5 @@ def compile(text: str, **options: Any) -> Query:  # noqa: A001 - the name is the
         return Query.build(text, tree, search_options)
     except EqlError as error:
         raise error.with_text(text) from None
+    except RecursionError:
+        raise EqlSemanticError("the query is nested too deeply to be compiled") from None

@@ -7,6 +7,7 @@ trees with hand-written ones. Only the standard library is imported here.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Iterator, Union
@@ -64,7 +65,12 @@ class Literal:
     value: Scalar
     span: Span | None = _span()
 
-    precedence = PRIMARY
+    @property
+    def precedence(self) -> int:
+        # A negative number prints with its sign, which binds like a unary minus.
+        value = self.value
+        negative = type(value) in (int, float) and math.copysign(1, value) < 0  # type: ignore[arg-type]
+        return UNARY if negative else PRIMARY
 
     def __str__(self) -> str:
         value = self.value

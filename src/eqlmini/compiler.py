@@ -32,6 +32,7 @@ class Options:
     """Compile options that change what a predicate means (from ``eqlmini.compile``)."""
 
     event_category_field: str = "event.category"
+    timestamp_field: str = "@timestamp"
 
 
 def compile_event_query(query: ast.EventQuery, options: Options) -> Predicate:
@@ -40,23 +41,18 @@ def compile_event_query(query: ast.EventQuery, options: Options) -> Predicate:
     if query.category is not None:
         category = ast.Comparison("==", ast.Field(options.event_category_field), ast.Literal(query.category))
         condition = ast.And((category, condition))
-    return compile_condition(condition)
+    return compile_condition(condition, date_fields=frozenset({options.timestamp_field}))
 
 
-def compile_condition(condition: ast.Expr) -> Predicate:
-    """A predicate for a boolean expression (two-valued leaves, Boolean connectives)."""
-    emitter = _Emitter()
+def compile_condition(condition: ast.Expr, date_fields: frozenset[str] = frozenset()) -> Predicate:
+    """A predicate for a boolean expression (two-valued leaves, Boolean connectives).
+
+    ``date_fields`` are compared as instants: a value or literal that is an ISO-8601 string
+    is read as epoch milliseconds, as a date mapping makes Elasticsearch read it.
+    """
+    emitter = _Emitter(date_fields)
     body = emitter.condition(condition)
     return emitter.build(f"def match(e):\n    return {body}\n", "match")
-
-
-def compile_value(expr: ast.Expr) -> Callable[[Event], list[Any]]:
-    """A function giving every value an expression takes on an event (for join keys)."""
-    if isinstance(expr, ast.Field):
-        get = getter(expr.name)
-        return lambda event: list(values.as_values(get(event)))
-    emitter = _Emitter()
-    return emitter.leaf_values(expr)
 
 
 # ----------------------------------------------------------------------- runtime helpers
@@ -76,6 +72,17 @@ def _any_number_in(members: frozenset, raw: Any) -> bool:
         elif value.__class__ is bool:
             continue  # a boolean never equals a number
         if value is not None and value in members:
+            return True
+    return False
+
+
+def _any_date(compare: Callable[[Any, Any], Any], millis: Any, raw: Any) -> bool:
+    for value in values.as_values(raw):
+        if value.__class__ is str:
+            value = values.parse_number(value)
+        elif value.__class__ is bool:
+            continue
+        if value is not None and compare(value, millis) is True:
             return True
     return False
 
@@ -159,7 +166,7 @@ def _in3_folded(value: Any, *items: Any) -> Any:
 
 
 def _negate(value: Any) -> Any:
-    return None if value is None else -value
+    return -value if value.__class__ in _NUMBERS else None  # only numbers negate
 
 
 _COMPARISONS = {
@@ -170,9 +177,10 @@ _COMPARISONS = {
     ">": _ordering(lambda order: order > 0),
     ">=": _ordering(lambda order: order >= 0),
 }
+_FLIPPED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
 _RUNTIME = {
-    "_present": _present, "_any_number_in": _any_number_in, "_contains_nested": values.contains_nested, "_any_match": _any_match, "_any_in": _any_in, "_any_equal": _any_equal, "_any_leaf": _any_leaf,
+    "_present": _present, "_any_number_in": _any_number_in, "_any_date": _any_date, "_contains_nested": values.contains_nested, "_any_match": _any_match, "_any_in": _any_in, "_any_equal": _any_equal, "_any_leaf": _any_leaf,
     "_not3": _not3, "_and3": _and3, "_or3": _or3, "_match3": _match3, "_in3": _in3,
     "_in3_folded": _in3_folded, "_negate": _negate,
 }
@@ -202,11 +210,16 @@ def _plain_string(value: Any) -> bool:
 class _Emitter:
     """Collects the constants of one generated function and writes its source."""
 
-    def __init__(self) -> None:
+    def __init__(self, date_fields: frozenset[str] = frozenset()) -> None:
+        self.date_fields = date_fields
         self.names: list[str] = []
         self.objects: list[Any] = []
         self.getters: dict[str, str] = {}
         self.temporaries = itertools.count()
+        # Top-level objects already read in this evaluation (`e.get("process")` -> temporary),
+        # which later terms of the same and/or chain may reuse; `fresh` collects new ones.
+        self.shared: dict[str, str] = {}
+        self.fresh: dict[str, str] = {}
 
     def const(self, value: Any) -> str:
         """The only door from query text into source: a value becomes a made-up name."""
@@ -231,6 +244,17 @@ class _Emitter:
         node = "e"
         tests = []
         for depth, (part, keys) in enumerate(zip(parts, dotted_keys(parts))):
+            if depth == 0 and len(parts) > 1:
+                # Read first, unconditionally, so that later terms can reuse the object.
+                child = self.shared.get(part) or self.fresh.get(part)
+                if child is None:
+                    child = self.fresh[part] = self.temporary()
+                    tests.append(f"({child} := e.get({self.const(part)})).__class__ is dict")
+                else:
+                    tests.append(f"{child}.__class__ is dict")
+                tests.extend(f"{self.const(key)} not in e" for key in keys)
+                node = child
+                continue
             tests.extend(f"{self.const(key)} not in {node}" for key in keys)
             if depth < len(parts) - 1:
                 child = self.temporary()
@@ -245,21 +269,39 @@ class _Emitter:
         return f"v{next(self.temporaries)}"
 
     def build(self, source: str, name: str) -> Any:
-        factory = f"def _factory({', '.join(self.names)}):\n" + "".join(
-            f"    {line}\n" for line in source.splitlines()) + f"    return {name}\n"
-        namespace: dict[str, Any] = dict(_RUNTIME)
-        exec(compile(factory, "<eqlmini>", "exec"), namespace)  # noqa: S102 - source holds no query text
-        return namespace["_factory"](*self.objects)
+        # The constants live in the function's own globals: a global read is as fast as a
+        # closure cell and, unlike cells, costs nothing per call when there are dozens.
+        namespace: dict[str, Any] = {**_RUNTIME, **dict(zip(self.names, self.objects))}
+        try:
+            code = compile(source, "<eqlmini>", "exec")
+        except (SyntaxError, MemoryError, RecursionError):  # Python's own nesting limits
+            raise EqlSemanticError("the query is nested too deeply to be compiled") from None
+        exec(code, namespace)  # noqa: S102 - source holds no query text
+        return namespace[name]
 
     # ------------------------------------------------------------------ two-valued conditions
     def condition(self, node: ast.Expr) -> str:
-        if isinstance(node, ast.And):
-            return "(" + " and ".join(self.condition(term) for term in node.terms) + ")"
-        if isinstance(node, ast.Or):
-            return "(" + " or ".join(self.condition(term) for term in node.terms) + ")"
+        if not _fields_of(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
+            return "True" if self.constant(node) is True else "False"
+        if isinstance(node, (ast.And, ast.Or)):
+            return "(" + f" {'and' if isinstance(node, ast.And) else 'or'} ".join(self.chain(node.terms)) + ")"
         if isinstance(node, ast.Not):
             return f"(not {self.condition(node.operand)})"
         return self.leaf(node)
+
+    def chain(self, terms: tuple[ast.Expr, ...]) -> list[str]:
+        """The terms of an and/or chain. A term runs only after every term before it, so
+        the objects a leaf term read can be reused by the terms after it (not outside)."""
+        outer = dict(self.shared)
+        codes = []
+        for term in terms:
+            self.fresh = {}
+            codes.append(self.condition(term))
+            simple = isinstance(term, ast.Not) and not isinstance(term.operand, (ast.And, ast.Or, ast.Not))
+            if simple or not isinstance(term, (ast.And, ast.Or, ast.Not)):
+                self.shared.update(self.fresh)  # a leaf evaluates all its reads
+        self.shared, self.fresh = outer, {}
+        return codes
 
     def leaf(self, node: ast.Expr) -> str:
         try:
@@ -272,7 +314,7 @@ class _Emitter:
     def _leaf(self, node: ast.Expr) -> str:
         fields = _fields_of(node)
         if not fields:
-            return "True" if _evaluate_constant(node) is True else "False"
+            return "True" if self.constant(node) is True else "False"
         if isinstance(node, ast.Comparison) and node.op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
             other = node.right if _is_null(node.left) else node.left
             present = self.present(other)
@@ -281,7 +323,7 @@ class _Emitter:
             return f"(not {self._leaf(ast.Comparison('==', node.left, node.right, span=node.span))})"
         if isinstance(node, ast.In) and node.negated:
             return f"(not {self._leaf(ast.In(node.left, node.items, node.insensitive, span=node.span))})"
-        fast = self.fast_leaf(node)
+        fast = self.date_leaf(node) or self.fast_leaf(node)
         if fast is not None:
             return fast
         leaf = self.const(self.scalar_function(node, fields))
@@ -294,10 +336,25 @@ class _Emitter:
             return f"(({value} := {self.read(node)}).__class__ in {self.const(values.SCALARS)} or _present({value}))"
         fields = _fields_of(node)
         if not fields:
-            return "False" if _evaluate_constant(node) is None else "True"
+            return "False" if self.constant(node) is None else "True"
         function = self.scalar_function(node, fields)
         exists = self.const(lambda *args: function(*args) is not None)
         return f"_any_leaf({exists}, {', '.join(self.read(f) for f in fields)})"
+
+    def date_leaf(self, node: ast.Expr) -> str | None:
+        """A date field against a date or epoch-ms literal, compared as instants."""
+        if not isinstance(node, ast.Comparison) or not self.date_fields:
+            return None
+        op, field, literal = node.op, node.left, node.right
+        if isinstance(literal, ast.Field):
+            op, field, literal = _FLIPPED[op], literal, field
+        if not (isinstance(field, ast.Field) and field.name in self.date_fields and isinstance(literal, ast.Literal)):
+            return None
+        value = literal.value
+        millis = values.parse_number(value) if isinstance(value, str) else value
+        if millis.__class__ not in _NUMBERS:
+            return None
+        return f"_any_date({self.const(_COMPARISONS[op])}, {self.const(millis)}, {self.read(field)})"
 
     def fast_leaf(self, node: ast.Expr) -> str | None:
         """Straight-line code for the common leaves: a field against constants."""
@@ -308,7 +365,13 @@ class _Emitter:
             other = f"_any_match({matcher}, {value})"
             if hasattr(function, "any"):  # a wildcard matcher's twin scans a whole list in one call
                 other = f"{self.const(function.any)}({value}) if {value}.__class__ is list else {other}"
-            return f"({matcher}({value}) if ({value} := {self.read(node.left)}).__class__ is str else {other})"
+            on_str = f"{matcher}({value})"
+            texts = [pattern.value for pattern in node.patterns]
+            if not node.op.startswith("regex") and not any("*" in t or "?" in t for t in texts):  # type: ignore
+                # No wildcard: a set lookup, with the matcher's folding inlined for `:`/`like~`.
+                members = self.const(frozenset(map(patterns.fold, texts) if node.insensitive else texts))
+                on_str = f"{self.fold_inline(value)} in {members}" if node.insensitive else f"{value} in {members}"
+            return f"({on_str} if ({value} := {self.read(node.left)}).__class__ is str else {other})"
         if (isinstance(node, ast.Comparison) and node.op == "==" and isinstance(node.left, ast.Field)
                 and isinstance(node.right, ast.Literal)):
             constant = node.right.value
@@ -335,6 +398,18 @@ class _Emitter:
             return (f"({test} in {members} if ({value} := {self.read(node.left)}).__class__ is str "
                     f"else _any_in({members}, {value}, {self.const(fold)}))")
         return None
+
+    def constant(self, node: ast.Expr) -> Any:
+        """The three-valued value of an expression that reads no field, computed now."""
+        emitter = _Emitter()
+        function = emitter.build(f"def constant():\n    return {emitter.scalar(node, {})}\n", "constant")
+        return function()
+
+    def fold_inline(self, value: str) -> str:
+        """``patterns.fold(value)`` with its fast path written out (no call for plain text)."""
+        lowered = self.temporary()
+        return (f"({lowered} if len({lowered} := {value}.lower()) == len({value}) and '\\u03c2' not in {lowered} "
+                f"else {self.const(patterns.fold)}({value}))")
 
     def number_in(self, field: ast.Field, numbers: list[Any]) -> str:
         """Some value of the field equals one of the numbers (a numeric string counts)."""
@@ -376,14 +451,16 @@ class _Emitter:
             return self.const(node.value)
         if isinstance(node, ast.Field):
             return variables[node.name]
-        if isinstance(node, ast.Call):
-            function = functions.resolve(node)
-            constants = [arg.value if isinstance(arg, ast.Literal) else functions.NOT_CONSTANT for arg in node.args]
-            implementation = self.const(function.build(node.insensitive, constants))
-            return f"{implementation}({', '.join(map(sub, node.args))})"
-        if isinstance(node, ast.Arithmetic):
-            function = functions.FUNCTIONS[_ARITHMETIC[node.op]]
-            return f"{self.const(function.build(False))}({sub(node.left)}, {sub(node.right)})"
+        if isinstance(node, (ast.Call, ast.Arithmetic)):
+            call = node if isinstance(node, ast.Call) else ast.Call(
+                _ARITHMETIC[node.op], (node.left, node.right), span=node.span)
+            function = functions.resolve(call)
+            if not variables:  # folding a constant: an error is Elasticsearch's error, at compile time
+                implementation = self.const(_folding(call, function))
+            else:
+                constants = [a.value if isinstance(a, ast.Literal) else functions.NOT_CONSTANT for a in call.args]
+                implementation = self.const(function.build(call.insensitive, constants))
+            return f"{implementation}({', '.join(map(sub, call.args))})"
         if isinstance(node, ast.Unary):
             return sub(node.operand) if node.op == "+" else f"_negate({sub(node.operand)})"
         if isinstance(node, ast.Comparison):
@@ -409,6 +486,10 @@ class _Emitter:
         raise EqlSemanticError(f"cannot evaluate [{node}]", getattr(node, "span", None))
 
 
+def _folding(call: ast.Call, function: functions.Function) -> Callable[..., Any]:
+    return lambda *args: functions.evaluate(call, function, args)
+
+
 def _fields_of(node: ast.Expr) -> list[ast.Field]:
     """The distinct fields an expression reads, in order (one variable per name)."""
     seen: dict[str, ast.Field] = {}
@@ -418,8 +499,4 @@ def _fields_of(node: ast.Expr) -> list[ast.Field]:
     return list(seen.values())
 
 
-def _evaluate_constant(node: ast.Expr) -> Any:
-    """The 3VL value of an expression that reads no field, computed at compile time."""
-    emitter = _Emitter()
-    function = emitter.build(f"def constant():\n    return {emitter.scalar(node, {})}\n", "constant")
-    return function()
+

@@ -12,19 +12,16 @@ sequences that complete on the same event are listed in ascending join-key order
 from __future__ import annotations
 
 import math
-import re
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import EqlEventError
 from .values import EPOCH_DAY as _EPOCH_DAY
-from .values import parse_date
+from .values import DECIMAL, INTEGER, parse_date
 
 Event = Mapping[str, Any]
 
-_INTEGER = re.compile(r"[+-]?\d+\Z")
-_DECIMAL = re.compile(r"[+-]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?\Z")
 
 
 def timestamp_millis(value: Any) -> int | float:
@@ -64,9 +61,9 @@ def timestamp_millis(value: Any) -> int | float:
 @lru_cache(maxsize=1024)  # a stream repeats timestamps; every stage of every rule reads them
 def _parse_string(text: str) -> int | float:
     stripped = text.strip()
-    if _INTEGER.match(stripped):
+    if INTEGER.match(stripped):
         return int(stripped)
-    if _DECIMAL.match(stripped):
+    if DECIMAL.match(stripped):
         return timestamp_millis(float(stripped))
     millis = parse_date(stripped)
     if millis is None:

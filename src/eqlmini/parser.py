@@ -8,6 +8,7 @@ position is known, with Elasticsearch's message.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from typing import Any
 
@@ -43,7 +44,15 @@ def parse(text: str) -> ast.Query:
     except VisitError as exc:
         if isinstance(exc.orig_exc, EqlError):
             raise exc.orig_exc.with_text(text) from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise _too_deep() from None
         raise
+    except RecursionError:
+        raise _too_deep() from None
+
+
+def _too_deep() -> EqlSyntaxError:
+    return EqlSyntaxError("the query is nested too deeply to be parsed")
 
 
 def _syntax_error(exc: UnexpectedInput, text: str) -> EqlSyntaxError:
@@ -126,10 +135,16 @@ def _code_point(digits: str, token: Token) -> str:
 
 def _number(token: Token) -> int | float:
     text = str(token)
-    if token.type == "INTEGER":
-        value = int(text)
-        return value if value <= _LONG_MAX else float(value)  # ES reads an overflowing long as a double
-    return float(text)
+    try:
+        if token.type == "INTEGER":
+            value = int(text)
+            return value if value <= _LONG_MAX else float(value)  # ES reads an overflowing long as a double
+        value = float(text)
+    except (OverflowError, ValueError):  # beyond a double, or beyond Python's digit limit
+        value = math.inf
+    if not math.isfinite(value):
+        raise EqlSyntaxError(f"Number [{text[:40]}{'...' if len(text) > 40 else ''}] is too large", _token_span(token))
+    return value
 
 
 def _unquote_name(token: Token) -> str:

@@ -50,7 +50,8 @@ class Query:
     @classmethod
     def build(cls, text: str, tree: ast.Query, options: SearchOptions) -> "Query":
         """Compile a verified tree once: the event predicate, or every stage's filter and keys."""
-        compile_options = compiler.Options(event_category_field=options.event_category_field)
+        compile_options = compiler.Options(event_category_field=options.event_category_field,
+                                           timestamp_field=options.timestamp_field)
         body = tree.body
         if isinstance(body, ast.EventQuery):
             return cls(text, tree, options, compiler.compile_event_query(body, compile_options))

@@ -80,29 +80,28 @@ def to_text(value: Value) -> str | None:
     return f"{sign}{digits[0]}.{digits[1:] or '0'}E{number.adjusted()}"
 
 
+INTEGER = re.compile(r"[+-]?[0-9]+\Z")
+DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
+
+
 @lru_cache(maxsize=65536)
 def parse_number(text: str) -> int | float | None:
-    """A string read as a number (integer, decimal, or ISO-8601 date as epoch ms), or None."""
-    stripped = text.strip()
-    try:
-        return int(stripped)
-    except ValueError:
-        pass
-    try:
-        number = float(stripped)
-        if not math.isnan(number):
-            return number
-    except ValueError:
-        pass
-    return parse_date(stripped)
+    """A string read as a number the way a numeric or date mapping reads it: an ASCII
+    integer or decimal, or an ISO-8601 date as epoch milliseconds; None for anything else."""
+    if INTEGER.match(text):
+        return int(text)
+    if DECIMAL.match(text):
+        number = float(text)
+        return number if math.isfinite(number) else None
+    return parse_date(text)
 
 
 # ES's default date format is strict_date_optional_time||epoch_millis: a full date, an
 # optional time (seconds and a fraction optional) and an optional zone.
 _ISO = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})"
-    r"(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"(Z|z|[+-]\d{2}(?::?\d{2})?)?\Z"
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
+    r"(?:[Tt ]([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:[.,]([0-9]{1,9}))?)?)?"
+    r"(Z|z|[+-][0-9]{2}(?::?[0-9]{2})?)?\Z"
 )
 EPOCH_DAY = date(1970, 1, 1).toordinal()
 
@@ -176,6 +175,8 @@ def compare(a: Value, b: Value) -> int | None:
     if pair is None:
         return None
     x, y = pair
+    if x != x or y != y:  # NaN is unordered
+        return None
     if x.__class__ is bool or y.__class__ is bool:
         x, y = int(x), int(y)
     try:
