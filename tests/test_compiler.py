@@ -56,6 +56,8 @@ SEMANTICS = [
     ('name regex "CMD.*"', {"name": "cmd.exe"}, False),
     ('name regex~ "CMD.*"', {"name": "cmd.exe"}, True),
     ('startsWith(name, "CMD")', {"name": "cmd.exe"}, False),
+    ('name : "cid.exe"', {"name": "C\u0130D.EXE"}, True),  # İ folds to i, one character for one
+    ('name : "c\u00e9d"', {"name": "C\u00c9D"}, True),
     ('startsWith~(name, "CMD")', {"name": "cmd.exe"}, True),
     ('name > "b"', {"name": "a"}, False),
     # Wildcards: * and ? in : and like only; backslash is ordinary; anchored.

@@ -369,8 +369,11 @@ class _Emitter:
             texts = [pattern.value for pattern in node.patterns]
             if not node.op.startswith("regex") and not any("*" in t or "?" in t for t in texts):  # type: ignore
                 # No wildcard: a set lookup, with the matcher's folding inlined for `:`/`like~`.
-                members = self.const(frozenset(map(patterns.fold, texts) if node.insensitive else texts))
-                on_str = f"{self.fold_inline(value)} in {members}" if node.insensitive else f"{value} in {members}"
+                folded = frozenset(map(patterns.fold, texts) if node.insensitive else texts)
+                members = self.const(folded)
+                on_str = f"{value} in {members}"
+                if node.insensitive:
+                    on_str = self.folded_in(value, members, all(t.isascii() for t in folded))
             return f"({on_str} if ({value} := {self.read(node.left)}).__class__ is str else {other})"
         if (isinstance(node, ast.Comparison) and node.op == "==" and isinstance(node.left, ast.Field)
                 and isinstance(node.right, ast.Literal)):
@@ -405,11 +408,18 @@ class _Emitter:
         function = emitter.build(f"def constant():\n    return {emitter.scalar(node, {})}\n", "constant")
         return function()
 
-    def fold_inline(self, value: str) -> str:
-        """``patterns.fold(value)`` with its fast path written out (no call for plain text)."""
+    def folded_in(self, value: str, members: str, ascii_members: bool) -> str:
+        """``patterns.fold(value) in members`` without a call for plain text.
+
+        ``str.lower`` is ``fold`` except for U+0130 (İ), which it turns into two characters,
+        and a word-final sigma; against ASCII members only the former can change the answer.
+        """
+        fold = self.const(patterns.fold)
+        if ascii_members:
+            return f"({value}.lower() in {members} or '\\u0130' in {value} and {fold}({value}) in {members})"
         lowered = self.temporary()
         return (f"({lowered} if len({lowered} := {value}.lower()) == len({value}) and '\\u03c2' not in {lowered} "
-                f"else {self.const(patterns.fold)}({value}))")
+                f"else {fold}({value})) in {members}")
 
     def number_in(self, field: ast.Field, numbers: list[Any]) -> str:
         """Some value of the field equals one of the numbers (a numeric string counts)."""
