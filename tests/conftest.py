@@ -36,3 +36,16 @@ def load_es_data(name: str) -> list[dict[str, Any]]:
     text = (CONFORMANCE / "data" / f"{name}.data").read_text(encoding="utf-8")
     text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
     return json.loads(text)
+
+
+def boolean_trees(leaves: Any, max_leaves: int) -> Any:
+    """A hypothesis strategy: not/and/or trees over ``leaves``."""
+    from hypothesis import strategies as st
+
+    from eqlmini import ast
+
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.builds(ast.Not, inner),
+        st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.And(tuple(terms))),
+        st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.Or(tuple(terms))),
+    ), max_leaves=max_leaves)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import PROJECT, SHARED, require
+
 from eqlmini import output
 from eqlmini.cli import main
 

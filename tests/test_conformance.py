@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
+from conftest import CONFORMANCE, load_es_data, load_es_toml
 
 import eqlmini
-from conftest import CONFORMANCE, load_es_data, load_es_toml
 
 # Queries that cannot pass, with the reason. Keep this list short and honest.
 _NO_MAPPING = ("needs the index mapping, which eqlmini does not have: @timestamp_pretty is a date field with a "

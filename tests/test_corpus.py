@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 import pytest
+from conftest import CORPUS
 
 import eqlmini
-from conftest import CORPUS
 from eqlmini.parser import parse as parse_only
 
 

@@ -14,6 +14,7 @@ import os
 import re
 from typing import Any
 
+from conftest import boolean_trees
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -175,11 +176,7 @@ leaves = st.one_of(
     st.builds(lambda f, items, ci, neg: ast.In(f, tuple(items), ci, neg), fields,
               st.lists(st.sampled_from(WORDS).map(ast.Literal), min_size=1, max_size=3), st.booleans(), st.booleans()),
 )
-conditions = st.recursive(leaves, lambda inner: st.one_of(
-    st.builds(ast.Not, inner),
-    st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.And(tuple(terms))),
-    st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.Or(tuple(terms))),
-), max_leaves=5)
+conditions = boolean_trees(leaves, max_leaves=5)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)

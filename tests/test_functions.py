@@ -12,7 +12,15 @@ import pytest
 
 from eqlmini import ast
 from eqlmini.errors import EqlSemanticError, Span
-from eqlmini.functions import FUNCTIONS, NOT_CONSTANT, Function, check_arguments, evaluate, literal_type, resolve
+from eqlmini.functions import (
+    FUNCTIONS,
+    NOT_CONSTANT,
+    Function,
+    check_arguments,
+    evaluate,
+    literal_type,
+    resolve,
+)
 
 PATH = "C:\\Windows\\System32\\cmd.exe"
 DOMAIN = "subdomain.example.com"

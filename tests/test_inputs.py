@@ -18,8 +18,13 @@ from pathlib import Path
 import pytest
 
 from eqlmini.errors import EqlEventError
-from eqlmini.inputs import (ReadReport, evtx_to_ecs, read_events, read_file,
-                            split_command_line)
+from eqlmini.inputs import (
+    ReadReport,
+    evtx_to_ecs,
+    read_events,
+    read_file,
+    split_command_line,
+)
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SAMPLES = SHARED / "samples"

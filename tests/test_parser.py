@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import boolean_trees
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -166,11 +167,7 @@ leaves = st.one_of(
               st.lists(strings, min_size=1, max_size=3), st.booleans(), st.booleans()),
     fields,
 )
-conditions = st.recursive(leaves, lambda inner: st.one_of(
-    st.builds(ast.Not, inner),
-    st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.And(tuple(terms))),
-    st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.Or(tuple(terms))),
-), max_leaves=6)
+conditions = boolean_trees(leaves, max_leaves=6)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)

@@ -397,7 +397,9 @@ def test_any_regex_compiles_or_raises_semantic_error(patterns, value: str, insen
 
 
 def test_public_re2_api_agrees_with_fast_path() -> None:
-    from eqlmini.patterns import _fullmatcher  # the fallback for google-re2 builds without Match()
+    from eqlmini.patterns import (
+        _fullmatcher,  # the fallback for google-re2 builds without Match()
+    )
 
     regex = lucene_to_re2("(a.b|c[^d]){2}", False)
     fast, public = _fullmatcher(regex), _fullmatcher(regex, fast=False)

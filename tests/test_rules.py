@@ -13,14 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import CORPUS, PROJECT, SHARED, require
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import CORPUS, PROJECT, SHARED, require
 from eqlmini import EqlError, EqlSemanticError, EqlSyntaxError
 from eqlmini.attack import AttackItem, Technique, Threat
 from eqlmini.rule_toml import dumps
-from eqlmini.rules import Rule, RuleError, bundled_rules, load_rule, load_rules, rule_files
+from eqlmini.rules import (
+    Rule,
+    RuleError,
+    bundled_rules,
+    load_rule,
+    load_rules,
+    rule_files,
+)
 from eqlmini.ruleset import Alert, RuleSet
 from eqlmini.sequences import MissingEvent
 

@@ -28,7 +28,13 @@ from eqlmini.fields import values
 from eqlmini.ordering import join_key_order
 from eqlmini.samples import SampleMatcher
 from eqlmini.sequences import (
-    EventOrder, MissingEvent, Result, SequenceMatcher, StageSpec, ordered, timestamp_millis,
+    EventOrder,
+    MissingEvent,
+    Result,
+    SequenceMatcher,
+    StageSpec,
+    ordered,
+    timestamp_millis,
 )
 
 EXAMPLES = int(os.environ.get("EQLMINI_EXAMPLES", "200"))

@@ -19,7 +19,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from . import ast, functions, patterns, values
+from . import ast, functions, patterns, runtime, values
 from .errors import EqlError, EqlSemanticError
 from .fields import dotted_keys, getter
 
@@ -55,135 +55,13 @@ def compile_condition(condition: ast.Expr, date_fields: frozenset[str] = frozens
     return emitter.build(f"def match(e):\n    return {body}\n", "match")
 
 
-# ----------------------------------------------------------------------- runtime helpers
-# Called from generated code; each takes already-computed values.
-def _any_match(matcher: Callable[[str], bool], raw: Any) -> bool:
-    for value in values.as_values(raw):
-        text = values.to_text(value)
-        if text is not None and matcher(text):
-            return True
-    return False
-
-
-def _any_number_in(members: frozenset, raw: Any) -> bool:
-    for value in values.as_values(raw):
-        if value.__class__ is str:
-            value = values.parse_number(value)
-        elif value.__class__ is bool:
-            continue  # a boolean never equals a number
-        if value is not None and value in members:
-            return True
-    return False
-
-
-def _any_date(compare: Callable[[Any, Any], Any], millis: Any, raw: Any) -> bool:
-    for value in values.as_values(raw):
-        if value.__class__ is str:
-            value = values.parse_number(value)
-        elif value.__class__ is bool:
-            continue
-        if value is not None and compare(value, millis) is True:
-            return True
-    return False
-
-
-def _present(raw: Any) -> bool:
-    return bool(values.as_values(raw))
-
-
-def _any_in(members: frozenset, raw: Any, fold: Callable[[str], str] | None) -> bool:
-    for value in values.as_values(raw):
-        if value.__class__ is str and (fold(value) if fold else value) in members:
-            return True
-    return False
-
-
-def _any_equal(constant: Any, raw: Any) -> bool:
-    return any(values.equals(value, constant) for value in values.as_values(raw))
-
-
-def _any_leaf(leaf: Callable[..., Any], *raws: Any) -> bool:
-    """True if the leaf is true for some combination of the fields' values (null if absent)."""
-    choices = [list(values.as_values(raw)) or [None] for raw in raws]
-    return any(leaf(*combination) is True for combination in itertools.product(*choices))
-
-
-def _not3(value: Any) -> Any:
-    return None if value is None else not value
-
-
-def _and3(*operands: Any) -> Any:
-    if any(operand is False for operand in operands):
-        return False
-    return None if any(operand is None for operand in operands) else True
-
-
-def _or3(*operands: Any) -> Any:
-    if any(operand is True for operand in operands):
-        return True
-    return None if any(operand is None for operand in operands) else False
-
-
-def _ne3(a: Any, b: Any) -> Any:
-    return _not3(values.equals(a, b))
-
-
-def _eq_optional(a: Any, b: Any) -> Any:
-    # An unmapped ?field is the null literal in Elasticsearch, and `x == null` is IsNull(x).
-    if a is None or b is None:
-        return a is None and b is None
-    return values.equals(a, b)
-
-
-def _ne_optional(a: Any, b: Any) -> Any:
-    return not _eq_optional(a, b)
-
-
-def _ordering(test: Callable[[int], bool]) -> Callable[[Any, Any], Any]:
-    def compare(a: Any, b: Any) -> Any:
-        order = values.compare(a, b)
-        return None if order is None else test(order)
-    return compare
-
-
-def _match3(matcher: Callable[[str], bool], value: Any) -> Any:
-    text = values.to_text(value)
-    return None if text is None else matcher(text)
-
-
-def _in3(value: Any, *items: Any) -> Any:
-    if value is None:
-        return None
-    results = [values.equals(value, item) for item in items]
-    return True if True in results else (None if None in results else False)
-
-
-def _in3_folded(value: Any, *items: Any) -> Any:
-    if value is None:
-        return None
-    folded = patterns.fold(value) if value.__class__ is str else value
-    return _in3(folded, *(patterns.fold(item) if item.__class__ is str else item for item in items))
-
-
-def _negate(value: Any) -> Any:
-    return -value if value.__class__ in _NUMBERS else None  # only numbers negate
-
-
-_COMPARISONS = {
-    "==": values.equals,
-    "!=": _ne3,
-    "<": _ordering(lambda order: order < 0),
-    "<=": _ordering(lambda order: order <= 0),
-    ">": _ordering(lambda order: order > 0),
-    ">=": _ordering(lambda order: order >= 0),
-}
 _FLIPPED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
-_RUNTIME = {
-    "_present": _present, "_any_number_in": _any_number_in, "_any_date": _any_date, "_contains_nested": values.contains_nested, "_any_match": _any_match, "_any_in": _any_in, "_any_equal": _any_equal, "_any_leaf": _any_leaf,
-    "_not3": _not3, "_and3": _and3, "_or3": _or3, "_match3": _match3, "_in3": _in3,
-    "_in3_folded": _in3_folded, "_negate": _negate,
-}
+# The helpers generated code calls, by the names it calls them.
+_RUNTIME = {f"_{name}": getattr(runtime, name) for name in (
+    "present", "any_number_in", "any_date", "any_match", "any_in", "any_equal", "any_leaf",
+    "not3", "and3", "or3", "match3", "in3", "in3_folded", "negate")}
+_RUNTIME["_contains_nested"] = values.contains_nested
 
 
 def _is_null(node: ast.Expr) -> bool:
@@ -194,11 +72,8 @@ def _is_optional(node: ast.Expr) -> bool:
     return isinstance(node, ast.Field) and node.optional
 
 
-_NUMBERS = frozenset({int, float})
-
-
 def _is_number(value: Any) -> bool:
-    return value.__class__ in _NUMBERS
+    return value.__class__ in runtime.NUMBERS
 
 
 def _plain_string(value: Any) -> bool:
@@ -352,9 +227,9 @@ class _Emitter:
             return None
         value = literal.value
         millis = values.parse_number(value) if isinstance(value, str) else value
-        if millis.__class__ not in _NUMBERS:
+        if millis.__class__ not in runtime.NUMBERS:
             return None
-        return f"_any_date({self.const(_COMPARISONS[op])}, {self.const(millis)}, {self.read(field)})"
+        return f"_any_date({self.const(runtime.COMPARISONS[op])}, {self.const(millis)}, {self.read(field)})"
 
     def fast_leaf(self, node: ast.Expr) -> str | None:
         """Straight-line code for the common leaves: a field against constants."""
@@ -425,7 +300,7 @@ class _Emitter:
         """Some value of the field equals one of the numbers (a numeric string counts)."""
         members = self.const(frozenset(numbers))
         value = self.temporary()
-        return (f"({value} in {members} if ({value} := {self.read(field)}).__class__ in {self.const(_NUMBERS)} "
+        return (f"({value} in {members} if ({value} := {self.read(field)}).__class__ in {self.const(runtime.NUMBERS)} "
                 f"else _any_number_in({members}, {value}))")
 
     def matcher(self, node: ast.Match) -> Callable[[str], bool]:
@@ -442,16 +317,6 @@ class _Emitter:
         body = inner.scalar(node, variables)
         parameters = ", ".join(variables.values())
         return inner.build(f"def leaf({parameters}):\n    return {body}\n", "leaf")
-
-    def leaf_values(self, node: ast.Expr) -> Callable[[Event], list[Any]]:
-        fields = _fields_of(node)
-        function = self.scalar_function(node, fields)
-        getters = [getter(field.name) for field in fields]
-
-        def evaluate(event: Event) -> list[Any]:
-            choices = [list(values.as_values(get(event))) or [None] for get in getters]
-            return [function(*combination) for combination in itertools.product(*choices)]
-        return evaluate
 
     def scalar(self, node: ast.Expr, variables: dict[str, str]) -> str:
         def sub(child: ast.Expr) -> str:
@@ -477,9 +342,9 @@ class _Emitter:
             if node.op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
                 other = node.right if _is_null(node.left) else node.left
                 return f"({sub(other)} {'is' if node.op == '==' else 'is not'} None)"
-            comparison = _COMPARISONS[node.op]
+            comparison = runtime.COMPARISONS[node.op]
             if node.op in ("==", "!=") and (_is_optional(node.left) or _is_optional(node.right)):
-                comparison = _eq_optional if node.op == "==" else _ne_optional
+                comparison = runtime.eq_optional if node.op == "==" else runtime.ne_optional
             return f"{self.const(comparison)}({sub(node.left)}, {sub(node.right)})"
         if isinstance(node, ast.Match):
             return f"_match3({self.const(self.matcher(node))}, {sub(node.left)})"

@@ -99,10 +99,7 @@ class _Bucket:
     def collect(self, event: Event, found: set[int], seen: dict[str, tuple[str, ...]]) -> None:
         found.update(self.always)
         for field, read, table in self.lookups:
-            keys = seen.get(field)
-            if keys is None:
-                keys = seen[field] = _texts(read(event))
-            for key in keys:
+            for key in _field_texts(field, read, event, seen):
                 rules = table.get(key)
                 if rules is not None:
                     found.update(rules)
@@ -182,10 +179,7 @@ class RuleSet:
         seen: dict = {}
         self._anywhere.collect(event, found, seen)
         for field, read, buckets in self._by_category:
-            keys = seen.get(field)
-            if keys is None:
-                keys = seen[field] = _texts(read(event))
-            for key in keys:
+            for key in _field_texts(field, read, event, seen):
                 bucket = buckets.get(key)
                 if bucket is not None:
                     bucket.collect(event, found, seen)
@@ -265,6 +259,15 @@ def _term(field: str, texts: list[str]) -> _Term:
 def _exact_text(node: ast.Expr) -> bool:
     """A string literal that equals only the same text (numbers and dates coerce: not those)."""
     return isinstance(node, ast.Literal) and isinstance(node.value, str) and parse_number(node.value) is None
+
+
+def _field_texts(field: str, read: Callable[[Event], Any], event: Event,
+                 seen: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """The field's values as index keys, read once per event and remembered in ``seen``."""
+    keys = seen.get(field)
+    if keys is None:
+        keys = seen[field] = _texts(read(event))
+    return keys
 
 
 def _texts(raw: Any) -> tuple[str, ...]:
