@@ -11,7 +11,14 @@ from __future__ import annotations
 from typing import Any
 
 from . import ast
-from .errors import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError, EqlUnsupportedError, Span
+from .errors import (
+    EqlError,
+    EqlEventError,
+    EqlSemanticError,
+    EqlSyntaxError,
+    EqlUnsupportedError,
+    Span,
+)
 from .parser import parse as _parse
 from .query import Query, SearchOptions
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules

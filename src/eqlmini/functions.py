@@ -34,7 +34,9 @@ from typing import Callable, Mapping, Sequence
 
 from . import ast
 from .errors import EqlSemanticError
-from .patterns import fold as _fold  # the `~` variants fold both sides, as `:` and `like~` do
+from .patterns import (
+    fold as _fold,  # the `~` variants fold both sides, as `:` and `like~` do
+)
 from .values import to_text as _java_string
 
 __all__ = ["FUNCTIONS", "NOT_CONSTANT", "Function", "check_arguments", "evaluate", "literal_type", "resolve"]

@@ -17,8 +17,8 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import EqlEventError
-from .values import EPOCH_DAY as _EPOCH_DAY
 from .values import DECIMAL, INTEGER, parse_date
+from .values import EPOCH_DAY as _EPOCH_DAY
 
 Event = Mapping[str, Any]
 

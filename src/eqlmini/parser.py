@@ -13,10 +13,22 @@ import re
 from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from . import ast
-from .errors import EqlError, EqlSemanticError, EqlSyntaxError, EqlUnsupportedError, Span
+from .errors import (
+    EqlError,
+    EqlSemanticError,
+    EqlSyntaxError,
+    EqlUnsupportedError,
+    Span,
+)
 
 _LONG_MAX = 2**63 - 1
 _ESCAPES = {"t": "\t", "b": "\b", "f": "\f", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}

@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Sequence
 
 from .lucene import lucene_to_re2, regex_matcher
-from .values import to_text
 from .re2_support import Matcher
 from .re2_support import esc as _esc
 from .re2_support import fullmatcher as _fullmatcher
 from .re2_support import scrub as _scrub
+from .values import to_text
 
 __all__ = ["fold", "lucene_to_re2", "regex_matcher", "wildcard_matcher"]
 
