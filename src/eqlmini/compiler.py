@@ -52,9 +52,44 @@ def compile_condition(condition: ast.Expr, date_fields: frozenset[str] = frozens
     """
     emitter = _Emitter(date_fields)
     body = emitter.condition(condition)
-    return emitter.build(f"def match(e):\n    return {body}\n", "match")
+    # An object path that meets a list (of objects) or a scalar raises in the inlined reads
+    # (`.get` or `in` on it): then the predicate starts over on the full getters.
+    source = (f"def match(e):\n    try:\n        return {body}\n"
+              f"    except (AttributeError, TypeError):\n"
+              f"        return {emitter.const(_Fallback(condition, date_fields))}(e)\n")
+    return emitter.build(source, "match")
 
 
+class _Fallback:
+    """The predicate on full getters, compiled the first time an event needs it."""
+
+    def __init__(self, condition: ast.Expr, date_fields: frozenset[str]) -> None:
+        self.condition, self.date_fields = condition, date_fields
+        self.predicate: Predicate | None = None
+
+    def __call__(self, event: Event) -> bool:
+        if self.predicate is None:
+            emitter = _Emitter(self.date_fields)
+            emitter.inline = False
+            source = f"def match(e):\n    return {emitter.condition(self.condition)}\n"
+            self.predicate = emitter.build(source, "match")
+        return self.predicate(event)
+
+
+class _Nothing:
+    """What an absent or empty object reads as: it holds no key and is never false, so a
+    read path can go on through it (``(e.get("process") or _NOTHING).get("name")``)."""
+
+    __slots__ = ()
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return default
+
+    def __contains__(self, key: object) -> bool:
+        return False
+
+
+_NOTHING = _Nothing()
 _FLIPPED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
 # The helpers generated code calls, by the names it calls them.
@@ -91,6 +126,7 @@ class _Emitter:
         self.objects: list[Any] = []
         self.getters: dict[str, str] = {}
         self.temporaries = itertools.count()
+        self.inline = True  # False: read every field through its full getter (the fallback)
         # Top-level objects already read in this evaluation (`e.get("process")` -> temporary),
         # which later terms of the same and/or chain may reuse; `fresh` collects new ones.
         self.shared: dict[str, str] = {}
@@ -109,32 +145,39 @@ class _Emitter:
         return self.getters[field.name]
 
     def read(self, field: ast.Field) -> str:
-        """An expression reading a field, with the common case inlined: a chain of plain dicts
+        """An expression reading a field, with the common case inlined: a chain of objects
         with no dotted keys along it. Anything else goes through the full getter.
 
-        The result is what the event stores there (None, a scalar, a list that may nest or
-        hold nulls, even an object), so every consumer reads it through ``values.as_values``.
+        ``(parent.get(key) or _NOTHING)`` walks down; a value in the way that is neither an
+        object nor empty (a list of objects, a string) raises there, and the predicate then
+        starts over with full getters (``compile_condition``). The result is what the event
+        stores (None, a scalar, a list that may nest or hold nulls, even an object), so every
+        consumer reads it through ``values.as_values``.
         """
+        if not self.inline:
+            return f"{self.getter(field)}(e)"
         parts = tuple(field.name.split("."))
-        node = "e"
+        keys = dotted_keys(parts)  # per object level along the path, the dotted keys to rule out
+        nothing = self.const(_NOTHING)
         tests = []
-        for depth, (part, keys) in enumerate(zip(parts, dotted_keys(parts))):
-            if depth == 0 and len(parts) > 1:
-                # Read first, unconditionally, so that later terms can reuse the object.
-                child = self.shared.get(part) or self.fresh.get(part)
-                if child is None:
-                    child = self.fresh[part] = self.temporary()
-                    tests.append(f"({child} := e.get({self.const(part)})).__class__ is dict")
-                else:
-                    tests.append(f"{child}.__class__ is dict")
-                tests.extend(f"{self.const(key)} not in e" for key in keys)
-                node = child
-                continue
-            tests.extend(f"{self.const(key)} not in {node}" for key in keys)
-            if depth < len(parts) - 1:
-                child = self.temporary()
-                tests.append(f"({child} := {node}.get({self.const(part)})).__class__ is dict")
-                node = child
+        node = "e"
+        for depth in range(1, len(parts)):
+            part = parts[depth - 1]
+            if depth == 1:
+                # The top-level object is read first, unconditionally: later terms reuse it.
+                node = self.shared.get(part) or self.fresh.get(part) or ""
+                if not node:
+                    node = self.fresh[part] = self.temporary()
+                    tests.append(f"({node} := e.get({self.const(part)}) or {nothing})")
+                tests.extend(f"{self.const(key)} not in e" for key in keys[0])
+                tests.extend(f"{self.const(key)} not in {node}" for key in keys[1])
+            elif keys[depth]:
+                child, node = node, self.temporary()
+                tests.append(f"{self.const(keys[depth][0])} not in ({node} := ({child}.get({self.const(part)}) "
+                             f"or {nothing}))")
+                tests.extend(f"{self.const(key)} not in {node}" for key in keys[depth][1:])
+            else:
+                node = f"({node}.get({self.const(part)}) or {nothing})"
         last = f"{node}.get({self.const(parts[-1])})"
         if not tests:
             return last
@@ -244,11 +287,10 @@ class _Emitter:
             texts = [pattern.value for pattern in node.patterns]
             if not node.op.startswith("regex") and not any("*" in t or "?" in t for t in texts):  # type: ignore
                 # No wildcard: a set lookup, with the matcher's folding inlined for `:`/`like~`.
-                folded = frozenset(map(patterns.fold, texts) if node.insensitive else texts)
-                members = self.const(folded)
-                on_str = f"{value} in {members}"
                 if node.insensitive:
-                    on_str = self.folded_in(value, members, all(t.isascii() for t in folded))
+                    on_str = self.folded_in(value, frozenset(map(patterns.fold, texts)))
+                else:
+                    on_str = f"{value} in {self.const(frozenset(texts))}"
             return f"({on_str} if ({value} := {self.read(node.left)}).__class__ is str else {other})"
         if (isinstance(node, ast.Comparison) and node.op == "==" and isinstance(node.left, ast.Field)
                 and isinstance(node.right, ast.Literal)):
@@ -283,14 +325,18 @@ class _Emitter:
         function = emitter.build(f"def constant():\n    return {emitter.scalar(node, {})}\n", "constant")
         return function()
 
-    def folded_in(self, value: str, members: str, ascii_members: bool) -> str:
-        """``patterns.fold(value) in members`` without a call for plain text.
+    def folded_in(self, value: str, texts: frozenset[str]) -> str:
+        """``patterns.fold(value) in texts`` (texts already folded) without a call for plain text.
 
         ``str.lower`` is ``fold`` except for U+0130 (İ), which it turns into two characters,
-        and a word-final sigma; against ASCII members only the former can change the answer.
+        and a word-final sigma. Against ASCII texts only the former can change the answer,
+        and only if some text has an ``i`` for the İ to fold to.
         """
         fold = self.const(patterns.fold)
-        if ascii_members:
+        members = self.const(texts)
+        if all(text.isascii() for text in texts):
+            if not any("i" in text for text in texts):
+                return f"{value}.lower() in {members}"
             return f"({value}.lower() in {members} or '\\u0130' in {value} and {fold}({value}) in {members})"
         lowered = self.temporary()
         return (f"({lowered} if len({lowered} := {value}.lower()) == len({value}) and '\\u03c2' not in {lowered} "
