@@ -79,8 +79,12 @@ def test_fields_lists_what_the_query_reads() -> None:
 
 
 def test_comments_and_whitespace_are_ignored() -> None:
-    text = '/* header /* nested */ */ process // line comment\n where\ta == 1'
+    text = '/* header /* nested /* deeper */ */ */ process // line comment /*\n where\ta == 1'
     assert parse_only(text) == parse_only("process where a == 1")
+    # Inside strings and backquoted names, comment markers are text.
+    tree = parse_only('any where `a/*b` == "/* c */" and d == """//e"""')
+    assert [str(n) for n in (tree.body.where.terms[0].right, tree.body.where.terms[1].right)] == [
+        '"/* c */"', '"//e"']
 
 
 def _roundtrip_lines() -> list[str]:
@@ -120,6 +124,7 @@ def test_prints_back_to_the_same_tree(text: str) -> None:
     ('process where a == 1e400', 1, 20, "is too large"),
     ('process where a == ' + "9" * 5000, 1, 20, "is too large"),
     ('process where a.b[0].c == 1', 1, 15, "Array indexes are not supported"),
+    ('process where true /* a /* b */', 1, 20, "unterminated comment"),
 ])
 def test_syntax_errors_point_at_the_fault(text: str, line: int, column: int, message: str) -> None:
     with pytest.raises(eqlmini.EqlError) as caught:

@@ -41,9 +41,15 @@ def test_pipes_count_results(pipes: str, expected: list[list[int]]) -> None:
     assert ids(eqlmini.compile(f"{SEQUENCE} {pipes}").search(STREAM)) == expected
 
 
-def test_size_limits_results_after_pipes() -> None:
+def test_size_is_a_limit_of_the_first_pipes_kind_before_it() -> None:
+    # Elasticsearch's LogicalPlanBuilder inserts the default size below the first head/tail.
     assert ids(eqlmini.compile(SEQUENCE, size=1).search(STREAM)) == [[1, 2]]
-    assert ids(eqlmini.compile(f"{SEQUENCE} | tail 2", size=1).search(STREAM)) == [[3, 4]]
+    assert ids(eqlmini.compile(f"{SEQUENCE} | tail 2", size=1).search(STREAM)) == [[5, 6]]
+    events = [ev(i, "process") for i in range(10)]
+    query = eqlmini.compile("process where true | tail 5", size=3)
+    assert ids(query.search(events)) == [[7], [8], [9]]
+    query = eqlmini.compile("process where true | head 4 | tail 2", size=3)
+    assert ids(query.search(events)) == [[1], [2]]
 
 
 def test_a_list_out_of_order_is_sorted_and_a_sorted_one_is_not_copied() -> None:

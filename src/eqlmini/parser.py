@@ -49,7 +49,7 @@ def parse(text: str) -> ast.Query:
     if not isinstance(text, str):
         raise TypeError(f"EQL query must be a str, not {type(text).__name__}")
     try:
-        tree = _lark().parse(text)
+        tree = _lark().parse(blank_comments(text))
         return _ToAst().transform(tree)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
@@ -61,6 +61,61 @@ def parse(text: str) -> ast.Query:
         raise
     except RecursionError:
         raise _too_deep() from None
+
+
+_QUOTE = re.compile(r'"""[^\r\n]*?""""?"?|"(?:[^"\\\r\n]|\\.)*"?|\'(?:[^\'\\\r\n]|\\.)*\'?|`(?:[^`]|``)*`?')
+
+
+def blank_comments(text: str) -> str:
+    """``text`` with every comment replaced by spaces (line breaks kept), so positions stay.
+
+    Done before Lark sees the text because block comments nest to any depth, as in
+    Elasticsearch's lexer, which a regular expression cannot follow. Strings and
+    backquoted names are skipped: a ``/*`` inside them is text.
+    """
+    if "/" not in text:
+        return text
+    out: list[str] = []
+    position = 0
+    while position < len(text):
+        char = text[position]
+        if char in "\"'`":
+            quoted = _QUOTE.match(text, position)
+            end = quoted.end() if quoted else position + 1
+        elif text.startswith("//", position):
+            end = text.find("\n", position)
+            end = len(text) if end < 0 else end
+            out.append(" " * (end - position))
+            position = end
+            continue
+        elif text.startswith("/*", position):
+            end = _comment_end(text, position)
+            out.append("".join(c if c in "\r\n" else " " for c in text[position:end]))
+            position = end
+            continue
+        else:
+            end = position + 1
+        out.append(text[position:end])
+        position = end
+    return "".join(out)
+
+
+def _comment_end(text: str, start: int) -> int:
+    """Where the block comment opened at ``start`` ends (after its ``*/``), nesting counted."""
+    depth, position = 0, start
+    while position < len(text) - 1:
+        pair = text[position:position + 2]
+        if pair == "/*":
+            depth, position = depth + 1, position + 2
+        elif pair == "*/":
+            depth, position = depth - 1, position + 2
+            if depth == 0:
+                return position
+        else:
+            position += 1
+    line = text.count("\n", 0, start) + 1
+    column = start - (text.rfind("\n", 0, start) + 1) + 1
+    raise EqlSyntaxError("unterminated comment: no closing */", Span.point(line, column), text)
 
 
 def _too_deep() -> EqlSyntaxError:

@@ -123,7 +123,9 @@ class Query:
         order. Pipes and ``size`` apply as in :meth:`search`."""
         limits = [(pipe.name, pipe.args[0].value) for pipe in self.tree.pipes]  # type: ignore[union-attr]
         if self.options.size is not None:
-            limits.append(("head", self.options.size))
+            # As Elasticsearch plans it: `size` is a limit of the first pipe's kind, applied
+            # before that pipe; with no pipe, it keeps the first results.
+            limits.insert(0, (limits[0][0] if limits else "head", self.options.size))
         if self._predicate is not None:
             match = self._predicate
             return StreamMatcher(lambda event: [Result((event,), ())] if match(event) else [], list, limits)
