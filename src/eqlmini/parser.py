@@ -66,6 +66,9 @@ def parse(text: str) -> ast.Query:
 _QUOTE = re.compile(r'"""[^\r\n]*?""""?"?|"(?:[^"\\\r\n]|\\.)*"?|\'(?:[^\'\\\r\n]|\\.)*\'?|`(?:[^`]|``)*`?')
 
 
+_SPECIAL = re.compile(r"[\"'`/]")
+
+
 def blank_comments(text: str) -> str:
     """``text`` with every comment replaced by spaces (line breaks kept), so positions stay.
 
@@ -78,6 +81,12 @@ def blank_comments(text: str) -> str:
     out: list[str] = []
     position = 0
     while position < len(text):
+        special = _SPECIAL.search(text, position)  # jump over plain text in one step
+        if special is None:
+            out.append(text[position:])
+            break
+        out.append(text[position:special.start()])
+        position = special.start()
         char = text[position]
         if char in "\"'`":
             quoted = _QUOTE.match(text, position)
