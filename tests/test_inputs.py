@@ -7,22 +7,29 @@ tests that need it, or the optional ``evtx`` package, skip with the reason when 
 from __future__ import annotations
 
 import collections
+import contextlib
+import copy
 import gzip
 import io
 import json
 import logging
+import os
 import shutil
 import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from eqlmini.errors import EqlEventError
 from eqlmini.inputs import (
     ReadReport,
     evtx_to_ecs,
+    json_files,
     read_events,
     read_file,
+    reader,
     split_command_line,
 )
 
@@ -263,6 +270,181 @@ def test_reading_is_lazy(tmp_path):
     assert report.sources == 0
     assert next(events) == {"id": 1}
     assert report.events == 1 and report.unreadable == 0
+
+
+# ---------------------------------------------------------------- hostile JSON
+
+def test_single_line_array_resumes_after_a_bad_element(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_text('[{"a":1},{"b":},{"c":3},{"d":4}]')
+    events, report = read_all(path)
+    assert events == [{"a": 1}, {"c": 3}, {"d": 4}]
+    assert report.unreadable == 1
+    assert [p.message for p in report.problems] == [
+        "invalid JSON: Expecting value (line 1, column 15)"]
+
+
+@pytest.mark.parametrize("text,kept,unreadable", [
+    ('[{"a":1},{"b":{"x":[1,{"y":2}]},, "z":1},{"c":3}]', ["a", "c"], 1),  # nested, balanced
+    ('[{"a":1},{"b":"x,{\\"q\\":1}",},{"c":3}]', ["a", "c"], 1),       # brackets in a string
+    ('[{"a":1},,{"c":3}]', ["a", "c"], 1),                             # an empty element
+    ('[{"a":1} x, {"c":3}]', ["a", "c"], 1),                           # garbage after a value
+    ('{"a":1}{"b":}{"c":3}', ["a", "c"], 1),                           # objects, one line
+    ('{"a":1} }{"c":3}', ["a", "c"], 1),                               # a stray brace
+])
+def test_resync_counts_brackets_outside_strings(tmp_path, text, kept, unreadable):
+    path = tmp_path / "events.json"
+    path.write_text(text)
+    events, report = read_all(path)
+    assert [next(iter(e)) for e in events] == kept
+    assert report.unreadable == unreadable
+    assert not any("not closed" in p.message for p in report.problems)
+
+
+def test_missing_comma_in_an_array_loses_nothing(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_text('[{"a":1} {"b":2}, {"c":3}]')
+    events, report = read_all(path)
+    assert events == [{"a": 1}, {"b": 2}, {"c": 3}]
+    assert report.unreadable == 0
+    assert [p.message for p in report.problems] == ["missing ',' between array elements"]
+
+
+def test_unbalanced_element_falls_back_to_the_next_object_line(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_text('[\n  {"id": 1},\n  {"id": 2, "x": [1,\n  {"id": 3},\n  {"id": 4}\n]\n')
+    events, report = read_all(path)
+    assert [e["id"] for e in events] == [1, 3, 4]
+    assert [p.location for p in report.problems] == ["line 3"] and report.unreadable == 1
+
+
+def test_what_cannot_be_resynchronised_is_said_to_be_skipped(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_text('[{"a":1},{"b":"x},{"c":3}]')
+    events, report = read_all(path)
+    assert events == [{"a": 1}]
+    assert [p.message.endswith("(skipped to the end of the file)") for p in report.problems] == [
+        True]
+    assert report.unreadable == 1
+
+
+@pytest.mark.parametrize("name", ["deep.json", "deep.ndjson", "deep.log"])
+@pytest.mark.parametrize("body", [pytest.param("[" * 200_000, id="arrays"),
+                                  pytest.param('{"a": ' + "[" * 200_000, id="in-an-object")])
+def test_nesting_too_deep_for_python_is_reported(tmp_path, name, body):
+    path = write_lines(tmp_path / name, [body, '{"id": 2}'])
+    events, report = read_all(path)
+    assert report.unreadable >= 1
+    assert "nested too deeply" in report.problems[0].message
+    assert report.events == len(events)
+    if name.endswith(".ndjson"):
+        assert events == [{"id": 2}] and report.unreadable == 1
+
+
+@pytest.mark.parametrize("value,message", [
+    ("NaN", "NaN is not a JSON value"),
+    ("Infinity", "Infinity is not a JSON value"),
+    ("-Infinity", "-Infinity is not a JSON value"),
+    ("1e999", "the number 1e999 is too large for a double"),
+    pytest.param("1" * 5000, "Exceeds the limit", id="5000-digits"),
+])
+def test_python_only_numbers_are_not_json(tmp_path, value, message):
+    ndjson = write_lines(tmp_path / "events.ndjson",
+                         ['{"id": 1}', f'{{"x": {value}}}', '{"id": 3}'])
+    array = tmp_path / "events.json"
+    array.write_text(f'[{{"id": 1}}, {{"x": [{value}]}}, {{"id": 3}}]')
+    for path, location in ((ndjson, "line 2"), (array, "line 1")):
+        events, report = read_all(path)
+        assert events == [{"id": 1}, {"id": 3}]
+        assert report.unreadable == 1
+        assert report.problems[0].location == location
+        assert report.problems[0].message.startswith(f"invalid JSON: {message}")
+        json.dumps(events, allow_nan=False)
+
+
+@pytest.mark.parametrize("name,text", [
+    ("long.ndjson", '{"id": 1}\n{"big": "%s"}\n{"id": 3}\n'),
+    ("long.json", '[{"id": 1},\n{"big": "%s"},\n{"id": 3}]'),
+])
+def test_a_line_of_several_megabytes(tmp_path, name, text):
+    big = "0123456789abcdef" * (5 << 16)                 # 5 MB, many read chunks
+    path = tmp_path / name
+    path.write_text(text % big)
+    events, report = read_all(path)
+    assert [e.get("id") for e in events] == [1, None, 3] and report.ok
+    assert events[1]["big"] == big
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_line_endings(tmp_path, newline):
+    # a CRLF split across two reads (the CR ends one chunk) still ends one line
+    first = '{"pad": "%s"}' % ("x" * (json_files._CHUNK - 12))
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(newline.join([first, "{bad", '{"id": 3}', "", '{"id": 5}', ""]).encode())
+    events, report = read_all(path)
+    assert [e.get("id") for e in events] == [None, 3, 5]
+    assert [p.location for p in report.problems] == ["line 2"]
+
+
+@pytest.mark.parametrize("name", ["e.json", "e.ndjson", "e.log"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_bom_and_line_endings_in_every_layout(tmp_path, name, newline):
+    path = tmp_path / name
+    text = newline.join(['', '{"id": 1}', '', '  {"id": 2}  ', ""])
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    events, report = read_all(path)
+    assert [e["id"] for e in events] == [1, 2] and report.ok
+
+
+@pytest.mark.parametrize("name", ["blank.json", "blank.ndjson", "blank.jsonl"])
+@pytest.mark.parametrize("content", [b" ", b"\n\n\n", b" \t\r\n \r", b"\xef\xbb\xbf\n"])
+def test_whitespace_only_files_hold_no_events(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_bytes(content)
+    events, report = read_all(path)
+    assert events == [] and report.ok
+
+
+@pytest.mark.parametrize("text,kind", [
+    ("42", "a number"), ('"x"', "a string"), ("null", "null"), ("true", "a boolean"),
+    ("[1, 2]", "a number"), ("3.5", "a number"),
+])
+def test_top_level_scalars_in_a_json_file(tmp_path, text, kind):
+    path = tmp_path / "events.json"
+    path.write_text(text)
+    events, report = read_all(path)
+    assert events == [] and report.unreadable == len(report.problems) >= 1
+    assert report.problems[0].message == f"expected a JSON object (an event), found {kind}"
+
+
+def test_invalid_utf8_mid_document(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_bytes(b'[\n{"id": 1},\n{"id": 2, "s": "a\xff\xfeb"},\n{"id": 3}\n]\n')
+    events, report = read_all(path)
+    assert [e["id"] for e in events] == [1, 2, 3] and events[1]["s"] == "a\ufffd\ufffdb"
+    assert report.unreadable == 0 and "invalid UTF-8" in report.problems[0].message
+
+
+@pytest.mark.parametrize("name", ["dir.ndjson", "dir.json", "dir.evtx", "dir"])
+def test_a_directory_given_as_a_file(tmp_path, name):
+    folder = tmp_path / name
+    folder.mkdir()
+    good = write_lines(tmp_path / "good.ndjson", ['{"id": 1}'])
+    events, report = read_all([folder, good])
+    assert events == [{"id": 1}]
+    assert [(p.source, p.location) for p in report.problems] == [(str(folder), "file")]
+    assert report.problems[0].message.startswith("cannot open: ")
+
+
+@pytest.mark.parametrize("name", ["z.ndjson.gz", "z.evtx.gz", "z.log"])
+def test_damaged_deflate_data_at_the_start(tmp_path, name):
+    whole = gzip.compress(b'{"id": 1}\n' * 1000)
+    path = tmp_path / name                   # the header is fine; inflating fails (zlib.error)
+    path.write_bytes(whole[:10] + bytes(b ^ 0x55 for b in whole[10:30]) + whole[30:])
+    good = write_lines(tmp_path / "good.ndjson", ['{"id": 2}'])
+    events, report = read_all([path, good])
+    assert events == [{"id": 2}]
+    assert [(p.source, p.location) for p in report.problems] == [(str(path), "file")]
 
 
 # ---------------------------------------------------------------- EVTX inputs
@@ -556,6 +738,143 @@ def test_evtx_to_ecs_accepts_a_records_json_item():
     assert event["process"]["pid"] == 16 and "parent" not in event["process"]
     with pytest.raises(EqlEventError):
         evtx_to_ecs({"Event": {}})
+
+
+# ---------------------------------------------------------------- odd EVTX-shaped records
+
+def _system(event_id: object, channel: str, provider: str) -> dict:
+    return {"EventID": event_id, "Channel": channel, "Computer": "host", "Version": 5,
+            "Level": 4, "Opcode": 0, "Keywords": "0x8020000000000000", "EventRecordID": 7,
+            "Provider": {"#attributes": {"Name": provider,
+                                         "Guid": "54849625-5478-4994-A5BA-3E3B0328C30D"}},
+            "TimeCreated": {"#attributes": {"SystemTime": "2020-01-01T00:00:00.1234567Z"}},
+            "Execution": {"#attributes": {"ProcessID": 4, "ThreadID": 8}},
+            "Security": {"#attributes": {"UserID": "S-1-5-18"}},
+            "Correlation": {"#attributes": {"ActivityID": "54849625-5478-4994-A5BA-3E3B0328C30D"}}}
+
+
+SECURITY = ("Security", "Microsoft-Windows-Security-Auditing")
+SYSMON = ("Microsoft-Windows-Sysmon/Operational", "Microsoft-Windows-Sysmon")
+# Records of each mapped shape: the base of the mutation test below.
+EVTX_SHAPED = [
+    {"Event": {"System": _system(4624, *SECURITY), "EventData": {
+        "TargetUserName": "bob@corp", "TargetDomainName": "CORP", "TargetUserSid": "S-1-5-21-1",
+        "TargetLogonId": "0x3e7", "LogonType": "3", "IpAddress": "::ffff:10.0.0.1",
+        "IpPort": "445", "WorkstationName": "WS1", "ProcessId": "0x1f4",
+        "ProcessName": "C:\\Windows\\System32\\lsass.exe"}}},
+    {"Event": {"System": _system({"#text": 4688, "#attributes": {"Qualifiers": 0}}, *SECURITY),
+               "EventData": {"NewProcessId": "0x11cc", "NewProcessName": "C:\\x\\a.exe",
+                             "ProcessId": "0x122c", "ParentProcessName": "C:\\x\\p.exe",
+                             "CommandLine": '"C:\\x\\a.exe" /c b', "SubjectUserName": "u",
+                             "SubjectLogonId": "0x1", "TargetUserName": "-"}}},
+    {"Event": {"System": _system(1, *SYSMON), "EventData": {
+        "UtcTime": "2020-01-01 00:00:00.123",
+        "ProcessGuid": "{11111111-2222-3333-4444-555555555555}",
+        "ProcessId": "42", "Image": "C:\\x\\cmd.exe", "CommandLine": "cmd /c x",
+        "ParentImage": "C:\\x\\p.exe", "ParentCommandLine": "p", "User": "CORP\\bob",
+        "Hashes": "SHA1=AB,MD5=CD,IMPHASH=EF", "RuleName": "-", "OriginalFileName": "Cmd.Exe"}}},
+    {"Event": {"System": _system(3, *SYSMON), "EventData": {
+        "SourceIp": "10.0.0.1", "DestinationIp": "10.0.0.2", "SourcePort": "1",
+        "DestinationPort": "2", "Initiated": "true", "SourceIsIpv6": "false",
+        "DestinationPortName": "http"}}},
+    {"Event": {"System": _system(13, *SYSMON), "EventData": {
+        "TargetObject": "HKLM\\x\\y", "Details": "DWORD (0x00000001)"}}},
+    {"Event": {"System": _system(7045, "System", "Service Control Manager"),
+               "EventData": {"Data": {"#text": ["a", 1, None]}},
+               "UserData": {"Thing": {"#attributes": {}, "A": 1, "B": {"#text": "b"}}}}},
+]
+ODD_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", "-", "x", "0x", "2020-01-01T00:00:00+99:99", "0001-01-01T00:00:00+01:00"]),
+    st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none()), max_size=3),
+    st.dictionaries(st.sampled_from(["#text", "#attributes", "x"]),
+                    st.one_of(st.integers(), st.text(max_size=3), st.none(), st.lists(st.none())),
+                    max_size=2))
+
+
+def _paths(node: object, prefix: tuple = ()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield prefix + (key,)
+            yield from _paths(value, prefix + (key,))
+
+
+@st.composite
+def mutated_records(draw) -> dict:
+    """A record of EVTX_SHAPED with a few values anywhere replaced by odd ones."""
+    record = copy.deepcopy(draw(st.sampled_from(EVTX_SHAPED)))
+    for path in draw(st.lists(st.sampled_from(list(_paths(record))), min_size=1, max_size=4)):
+        node = record
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node[path[-1]] = draw(ODD_VALUES)
+    return record
+
+
+@pytest.mark.parametrize("record", EVTX_SHAPED, ids=lambda r: r["Event"]["System"]["Channel"])
+def test_the_mutation_bases_map_cleanly(record):
+    event = evtx_to_ecs(record)
+    assert event["@timestamp"] == "2020-01-01T00:00:00.1234567Z" or event["event"]["created"]
+    json.dumps(event, allow_nan=False)
+
+
+@pytest.mark.parametrize("system,event_data", [
+    ({}, {"TargetUserName": ["a"]}),                              # the reviewer's record
+    ({"Opcode": {"#text": 1}}, {}), ({"Level": {"x": 1}}, {}), ({"Level": [4]}, {}),
+    ({}, {"LogonType": ["3"]}), ({}, {"IpAddress": ["10.0.0.1"]}),
+    ({}, {"TargetDomainName": {"a": 1}, "TargetUserSid": [1], "WorkstationName": [None]}),
+    ({"Computer": ["h"], "Channel": {"#text": "Security"}, "EventRecordID": [1]}, {}),
+    ({"Security": {"#attributes": {"UserID": ["S-1"]}}}, {}),
+])
+def test_odd_values_in_evtx_shaped_json_are_mapped_not_raised(tmp_path, system, event_data):
+    record = copy.deepcopy(EVTX_SHAPED[0])
+    record["Event"]["System"].update(system)
+    record["Event"]["EventData"].update(event_data)
+    event = evtx_to_ecs(record)
+    json.dumps(event, allow_nan=False)
+    path = write_lines(tmp_path / "r.ndjson", [json.dumps(record), '{"id": 2}'])
+    events, report = read_all(path)
+    assert len(events) == 2 and report.ok
+
+
+@pytest.mark.parametrize("system,message", [
+    ({"EventID": {"#text": [4624]}}, "unusable System/EventID"),
+    ({"TimeCreated": {"#attributes": {"SystemTime": "0001-01-01T00:30:00+01:00"}}},
+     "TimeCreated"),
+    ({"TimeCreated": {"#attributes": {"SystemTime": "2020-01-01T00:00:00+99:99"}}},
+     "TimeCreated"),
+])
+def test_unusable_system_values_are_event_errors(system, message):
+    record = copy.deepcopy(EVTX_SHAPED[0])
+    record["Event"]["System"].update(system)
+    with pytest.raises(EqlEventError, match=message):
+        evtx_to_ecs(record)
+
+
+def test_a_mapping_bug_is_reported_and_the_scan_goes_on(tmp_path, monkeypatch):
+    def broken(record):
+        raise KeyError("Opcode")
+    monkeypatch.setattr(reader, "evtx_to_ecs", broken)
+    path = write_lines(tmp_path / "r.ndjson", [json.dumps(EVTX_SHAPED[0]), '{"id": 2}'])
+    events, report = read_all(path)
+    assert events == [{"id": 2}]
+    assert [(p.location, p.message) for p in report.problems] == [
+        ("line 1", "cannot map the EVTX record to ECS: KeyError: 'Opcode'")]
+    assert report.unreadable == 1
+
+
+@settings(max_examples=int(os.environ.get("EQLMINI_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(mutated_records(), min_size=1, max_size=4))
+def test_mutated_evtx_records_never_escape_the_reader(tmp_path, records):
+    for record in records:
+        with contextlib.suppress(EqlEventError):      # any other exception fails the test
+            json.dumps(evtx_to_ecs(record), allow_nan=False)
+    path = write_lines(tmp_path / "mutated.ndjson", [json.dumps(r) for r in records])
+    events, report = read_all(path)
+    assert report.events + report.unreadable == len(records) == len(events) + report.unreadable
+    json.dumps(events, allow_nan=False)
 
 
 # ---------------------------------------------------------------- command lines

@@ -17,6 +17,7 @@ import gzip
 import io
 import os
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
@@ -32,6 +33,7 @@ FORMATS = ("ndjson", "json", "evtx")
 # "auto-json": NDJSON, an array or concatenated objects, decided by json_files.
 _EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "auto-json", ".evtx": "evtx"}
 _GZIP_MAGIC = b"\x1f\x8b"
+_STREAM_ERRORS = (EOFError, OSError, zlib.error)     # gzip.BadGzipFile is an OSError
 
 Source = str | os.PathLike
 
@@ -86,7 +88,7 @@ def _read_one(path: Source, report: ReadReport, format: str | None) -> Iterator[
         if fmt == "evtx":
             try:
                 records = read_evtx(_evtx_input(path, raw, stream), name, report)
-            except (EOFError, OSError) as exc:
+            except _STREAM_ERRORS as exc:
                 report.add(name, "file", f"compressed data is damaged or truncated ({exc})")
                 return
         else:
@@ -97,6 +99,10 @@ def _read_one(path: Source, report: ReadReport, format: str | None) -> Iterator[
                     event = evtx_to_ecs(event)
                 except EqlEventError as exc:
                     report.add(name, location, exc.message)
+                    continue
+                except Exception as exc:  # noqa: BLE001 (a mapping bug must not end the scan)
+                    report.add(name, location, "cannot map the EVTX record to ECS: "
+                               f"{type(exc).__name__}: {exc}")
                     continue
             report.events += 1
             yield event
@@ -115,7 +121,7 @@ def _open_stream(raw: BinaryIO, name: str,
             return buffered, head
         stream = gzip.GzipFile(fileobj=buffered, mode="rb")     # has peek() and read1()
         return stream, stream.peek(16)[:16]
-    except (EOFError, OSError) as exc:
+    except _STREAM_ERRORS as exc:
         report.add(name, "file", f"cannot read: {exc}")
         return None, b""
 

@@ -84,13 +84,14 @@ def map_security(code: str, data: dict, winlog: dict) -> tuple[dict, dict]:
     else:
         removed |= _process_and_source(data, fields)
 
-    logon_id = data.get("SubjectLogonId")
-    if logon_id in _NONE and code in _LOGON_ID_FROM_TARGET:
-        logon_id = data.get("TargetLogonId")
-    if logon_id not in _NONE:
+    logon_id = _text(data.get("SubjectLogonId"))
+    if logon_id is None and code in _LOGON_ID_FROM_TARGET:
+        logon_id = _text(data.get("TargetLogonId"))
+    if logon_id is not None:
         fields["winlog.logon.id"] = logon_id
-    if _LOGON_TYPES.get(data.get("LogonType")):
-        fields["winlog.logon.type"] = _LOGON_TYPES[data["LogonType"]]
+    logon_type = _LOGON_TYPES.get(_text(data.get("LogonType")) or "")
+    if logon_type:
+        fields["winlog.logon.type"] = logon_type
     if related_users:
         fields["related.user"] = list(dict.fromkeys(related_users))
     if "source.ip" in fields:
@@ -128,18 +129,18 @@ def _process_and_source(data: dict, fields: dict) -> set[str]:
     if pid is not None:
         fields["process.pid"] = pid
     _executable(fields, "process", data.get("ProcessName"))
-    if data.get("IpAddress") not in _NONE:
+    if _text(data.get("IpAddress")):
         fields["source.ip"] = data["IpAddress"].removeprefix("::ffff:")
     port = parse_int(data.get("IpPort"))
     if port is not None:
         fields["source.port"] = port
-    if data.get("WorkstationName") not in _NONE:
+    if _text(data.get("WorkstationName")):
         fields["source.domain"] = data["WorkstationName"]
     return names & data.keys()
 
 
 def _executable(fields: dict, prefix: str, path: object) -> None:
-    if isinstance(path, str) and path not in _NONE:
+    if _text(path):
         fields[f"{prefix}.executable"] = path
         if windows_basename(path):
             fields[f"{prefix}.name"] = windows_basename(path)
@@ -147,14 +148,19 @@ def _executable(fields: dict, prefix: str, path: object) -> None:
 
 def _user(fields: dict, prefix: str, data: dict, who: str, related: list[str]) -> None:
     """``<who>UserSid/UserName/DomainName`` -> ``<prefix>.id/name/domain`` (``-`` skipped)."""
-    sid = data.get(f"{who}UserSid") or data.get(f"{who}Sid")
-    name = data.get(f"{who}UserName")
-    domain = data.get(f"{who}DomainName")
-    if sid not in _NONE:
+    sid = _text(data.get(f"{who}UserSid")) or _text(data.get(f"{who}Sid"))
+    name = _text(data.get(f"{who}UserName"))
+    domain = _text(data.get(f"{who}DomainName"))
+    if sid:
         fields[f"{prefix}.id"] = sid
-    if name not in _NONE:
+    if name:
         name = name.split("@")[0]
         fields[f"{prefix}.name"] = name
         related.append(name)
-    if domain not in _NONE:
+    if domain:
         fields[f"{prefix}.domain"] = domain
+
+
+def _text(value: object) -> str | None:
+    """A usable string value: not ``""`` or ``-``, and not a list or other odd type."""
+    return value if isinstance(value, str) and value not in _NONE else None

@@ -78,7 +78,7 @@ _FILE_HASH_CODES = {"6", "7", "15", "29"}
 
 def map_sysmon(code: str, data: dict, winlog: dict) -> tuple[dict, dict]:
     """ECS fields (flat, dotted) for one Sysmon event, and the ``event_data`` left over."""
-    data = {k: v for k, v in data.items() if v not in _EMPTY}
+    data = {k: v for k, v in data.items() if not (isinstance(v, str) and v in _EMPTY)}
     fields: dict = {"event.module": "sysmon"}
     if code in SYSMON_EVENTS:
         categories, types, action = SYSMON_EVENTS[code]
@@ -101,7 +101,7 @@ def map_sysmon(code: str, data: dict, winlog: dict) -> tuple[dict, dict]:
     for name, key in _PE.items():
         if isinstance(data.get(name), str):
             fields[f"{pe}.{key}"] = data[name]
-    if data.get("RuleName"):
+    if isinstance(data.get("RuleName"), str):
         fields["rule.name"] = data["RuleName"]
 
     _hashes(code, data.get("Hashes") or data.get("Hash"), fields)

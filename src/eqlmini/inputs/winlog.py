@@ -65,17 +65,18 @@ def read_winlog(record: Mapping) -> Winlog:
     event_id = _text(system.get("EventID"))
     if event_id is None:
         raise EqlEventError("EVTX record without System/EventID")
+    if isinstance(event_id, bool) or not isinstance(event_id, (int, str)) or event_id == "":
+        raise EqlEventError(f"EVTX record with an unusable System/EventID: {event_id!r}")
 
     winlog: dict = {}
-    _set(winlog, "channel", system.get("Channel"))
-    _set(winlog, "computer_name", system.get("Computer"))
+    _set(winlog, "channel", _text_or_none(system.get("Channel")))
+    _set(winlog, "computer_name", _text_or_none(system.get("Computer")))
     winlog["event_id"] = str(event_id)
-    _set(winlog, "provider_name", _attribute(system.get("Provider"), "Name"))
+    _set(winlog, "provider_name", _text_or_none(_attribute(system.get("Provider"), "Name")))
     _set(winlog, "provider_guid", _string(_attribute(system.get("Provider"), "Guid")))
-    _set(winlog, "record_id", None if system.get("EventRecordID") is None
-         else str(system["EventRecordID"]))
-    _set(winlog, "version", system.get("Version"))
-    _set(winlog, "opcode", _OPCODES.get(system.get("Opcode")))
+    _set(winlog, "record_id", _text_or_none(system.get("EventRecordID")))
+    _set(winlog, "version", parse_int(system.get("Version")))
+    _set(winlog, "opcode", _OPCODES.get(parse_int(system.get("Opcode"))))
     _set(winlog, "keywords", _keyword_names(system.get("Keywords")))
     _set(winlog, "activity_id", _string(_attribute(system.get("Correlation"), "ActivityID")))
     pid = _attribute(system.get("Execution"), "ProcessID")
@@ -83,7 +84,7 @@ def read_winlog(record: Mapping) -> Winlog:
     if pid is not None or tid is not None:
         winlog["process"] = {k: v for k, v in (("pid", pid), ("thread", {"id": tid}))
                              if v is not None and v != {"id": None}}
-    sid = _attribute(system.get("Security"), "UserID")
+    sid = _text_or_none(_attribute(system.get("Security"), "UserID"))
     if sid:
         winlog["user"] = {"identifier": sid}
     event_data = _event_data(event.get("EventData"))
@@ -92,7 +93,7 @@ def read_winlog(record: Mapping) -> Winlog:
     user_data = _user_data(event.get("UserData"))
     if user_data:
         winlog["user_data"] = user_data
-    return Winlog(winlog, timestamp, _LEVELS.get(system.get("Level")))
+    return Winlog(winlog, timestamp, _LEVELS.get(parse_int(system.get("Level"))))
 
 
 def iso_timestamp(text: str) -> str | None:
@@ -108,12 +109,12 @@ def iso_timestamp(text: str) -> str | None:
     fraction = fraction or ""
     try:
         moment = datetime.fromisoformat(f"{date}T{time}{fraction[:7]}")
-    except ValueError:
+        if zone is None or zone.upper() in ("Z", "UTC") or zone.replace(":", "")[1:] == "0000":
+            return f"{date}T{time}{fraction}Z"
+        offset = datetime.strptime(zone.replace(":", ""), "%z").tzinfo
+        moment = moment.replace(tzinfo=offset).astimezone(timezone.utc)
+    except (ValueError, OverflowError):        # no such date, offset or UTC year
         return None
-    if zone is None or zone.upper() in ("Z", "UTC") or zone.replace(":", "")[1:] == "0000":
-        return f"{date}T{time}{fraction}Z"
-    offset = datetime.strptime(zone.replace(":", ""), "%z").tzinfo
-    moment = moment.replace(tzinfo=offset).astimezone(timezone.utc)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -197,6 +198,15 @@ def _text(node: object) -> object:
     if isinstance(node, Mapping):
         return node.get("#text")
     return node
+
+
+def _text_or_none(value: object) -> str | None:
+    """A value that must be text (a channel, a name, a SID): numbers as digits, else None."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
 
 
 def _attribute(node: object, name: str) -> object:
