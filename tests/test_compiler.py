@@ -201,3 +201,10 @@ def test_pattern_blow_up_stays_linear() -> None:
 def test_constant_and_structural_errors_surface_at_compile_time(text: str, message: str) -> None:
     with pytest.raises(eqlmini.EqlError, match=message):
         eqlmini.compile(text)
+
+
+@pytest.mark.parametrize("event", [None, ["a"], "process", 3])
+def test_an_event_that_is_not_a_mapping_is_a_clear_error(event: Any) -> None:
+    query = eqlmini.compile('process where process.name : "cmd.exe"')
+    with pytest.raises(eqlmini.EqlEventError, match="must be a mapping"):
+        query(event)

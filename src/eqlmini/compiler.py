@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from . import ast, functions, patterns, runtime, values
-from .errors import EqlError, EqlSemanticError
+from .errors import EqlError, EqlEventError, EqlSemanticError
 from .fields import dotted_keys, getter
 
 Event = Mapping[str, Any]
@@ -68,6 +68,8 @@ class _Fallback:
         self.predicate: Predicate | None = None
 
     def __call__(self, event: Event) -> bool:
+        if not isinstance(event, Mapping):
+            raise EqlEventError(f"an event must be a mapping (a dict), not {type(event).__name__}")
         if self.predicate is None:
             emitter = _Emitter(self.date_fields)
             emitter.inline = False
