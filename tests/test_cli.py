@@ -173,3 +173,120 @@ def test_scan_msf_reverse_shell_evtx(capsys: pytest.CaptureFixture[str]) -> None
     assert {alert["events"][0]["process"]["parent"]["name"] for alert in alerts} == {"sqlservr.exe"}
     assert sum("cscript //nologo" in a["events"][0]["process"]["command_line"] for a in alerts) == 1
     assert "140 events from 1 file; 69 alerts from 1 of 1 rule" in err
+
+
+# ----------------------------------------------------------------------------- what must never crash
+def test_output_never_fails_on_encoding(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    odd = tmp_path / "odd.ndjson"
+    odd.write_text('{"@timestamp": 1, "event": {"category": "process"}, "message": "\\ud800 caf\\u00e9 \\u2192"}\n',
+                   encoding="ascii")
+    status, out, _ = run(capsys, "search", "process where true", "--format", "json", odd)
+    assert status == 1 and out.isascii() and records(out)[0]["message"] == "\ud800 caf\u00e9 \u2192"
+    status, out, _ = run(capsys, "search", "process where true", "--format", "table", odd)
+    assert status == 1 and out.splitlines()[1].endswith("\\ud800 caf\u00e9 \u2192")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT / "src"), "PYTHONIOENCODING": "cp1252"}
+    for format, shown in (("table", "\\ud800 caf\xe9 \\u2192"), ("json", '"\\ud800 caf\\u00e9 \\u2192"')):
+        done = subprocess.run([sys.executable, "-m", "eqlmini", "search", "process where true", "--format", format,
+                               str(odd)], capture_output=True, env=env, timeout=60, check=False)
+        assert done.returncode == 1 and shown in done.stdout.decode("cp1252"), done.stderr
+
+
+@pytest.mark.parametrize("size", ["-1", "x", "1.5"])
+def test_size_must_be_a_whole_number_from_0(capsys: pytest.CaptureFixture[str], size: str) -> None:
+    status, _, err = run(capsys, "search", "--size", size, "any where true", EXAMPLE)
+    assert status == 2 and "argument --size:" in err and "Traceback" not in err
+
+
+def test_search_size_streams_an_event_query_in_input_order(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    untimed = tmp_path / "untimed.ndjson"  # no timestamps, not in time order: an event query needs neither
+    events = [json.loads(line) for line in EXAMPLE.read_text(encoding="utf-8").splitlines()][::-1]
+    untimed.write_text("".join(json.dumps({k: v for k, v in e.items() if k != "@timestamp"}) + "\n" for e in events),
+                       encoding="utf-8")
+    _, every, _ = run(capsys, "search", "process where true", "--format", "json", untimed)
+    status, out, err = run(capsys, "search", "--size", "3", "process where true", "--format", "json", untimed)
+    assert status == 1 and records(out) == records(every)[:3] and err.endswith("; 3 matches\n")
+    assert run(capsys, "search", "--size", "0", "process where true", untimed)[0] == 0
+
+
+def test_unexpected_errors_exit_70(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from eqlmini import cli
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "RuleSet", broken)
+    status, _, err = run(capsys, "scan", EXAMPLE)
+    assert status == 70 and "Traceback" in err and err.endswith(
+        "eqlmini: internal error: RuntimeError: boom (a bug in eqlmini: please report it with the traceback above)\n")
+
+    def full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(cli, "RuleSet", full)
+    status, _, err = run(capsys, "scan", EXAMPLE)
+    assert status == 70 and err == "eqlmini: error: [Errno 28] No space left on device\n"
+
+
+def test_events_without_a_place_in_time_are_problems_and_the_scan_goes_on(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    first_attack = next(i for i, line in enumerate(lines) if ATTACKS[0] in line)
+    untimed = json.loads(lines[first_attack])
+    del untimed["@timestamp"]
+    mixed = tmp_path / "mixed.ndjson"
+    mixed.write_text("\n".join(["{not json", *lines[:first_attack], json.dumps(untimed),
+                                *lines[first_attack + 1:]]) + "\n", encoding="utf-8")
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "seq.eql").write_text('/*\nname = "Dropped file after cmd"\nseverity = "low"\n*/\n'
+                                   'sequence by host.name [process where process.name : "cmd.exe"] [file where true]\n')
+    status, out, err = run(capsys, "scan", "--rules", rules, "--rules", PROJECT / "rules", "--format", "json", mixed)
+    names = [alert["rule"] for alert in records(out)]
+    assert status == 4 and names.count(RULE) == 4 and names.count("Dropped file after cmd") == 1
+    assert err.splitlines()[:3] == [
+        f"eqlmini: {mixed}: line 1: invalid JSON: Expecting property name enclosed in double quotes (column 2)",
+        f"eqlmini: {mixed}: event {first_attack + 1}: event has no timestamp; only the rules that need no time order "
+        "ran on it",
+        "eqlmini: 16 events from 1 file; 1 unreadable; 2 problems; 5 alerts from 2 of 2 rules"]
+    # search: a sequence query leaves it out, and says so; a bad tiebreaker, in every event, too
+    status, out, err = run(capsys, "search", "sequence [process where true] [file where true]", "-q", mixed, EXAMPLE)
+    assert status == 4 and len(records(out)) == 1
+    assert f"eqlmini: {mixed}: event {first_attack + 1}: event has no timestamp; left out: the query needs " \
+           "events in time order" in err
+    status, out, err = run(capsys, "search", "--tiebreaker-field", "event.type", "sequence [process where true] "
+                           "[file where true]", EXAMPLE)
+    assert status == 4 and out == "" and "16 events from 1 file; 0 unreadable; 16 problems; 0 matches" in err
+    assert f"eqlmini: {EXAMPLE}: event 16: tiebreaker ['start'] is not a single number or string; left out" in err
+
+
+def test_an_event_that_stops_the_run_still_gets_the_summary(capsys: pytest.CaptureFixture[str],
+                                                             monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from eqlmini import EqlEventError, cli
+
+    class Stopping(cli.RuleSet):  # type: ignore[misc, name-defined]
+        def scan(self, events: Any, **options: Any) -> Any:
+            yield from list(super().scan(events, **options))[:1]
+            raise EqlEventError("event 7 (counting from 0) is out of order")
+
+    monkeypatch.setattr(cli, "RuleSet", Stopping)
+    damaged = tmp_path / "damaged.ndjson"
+    damaged.write_text("{not json\n" + EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    status, out, err = run(capsys, "scan", "--format", "json", damaged)
+    assert status == 4 and len(records(out)) == 1 and err.splitlines() == [
+        f"eqlmini: {damaged}: line 1: invalid JSON: Expecting property name enclosed in double quotes (column 2)",
+        "eqlmini: 16 events from 1 file; 1 unreadable; 1 problem; 1 alert from 1 of 1 rule before it stopped",
+        "eqlmini: event error: event 7 (counting from 0) is out of order"]
+
+
+def test_a_closed_pipe_ends_the_run_quietly_with_the_status_earned(tmp_path: Path) -> None:
+    many = tmp_path / "many.ndjson"
+    many.write_text(EXAMPLE.read_text(encoding="utf-8") * 200, encoding="utf-8")  # 800 alerts: more than a pipe holds
+    env = {**os.environ, "PYTHONPATH": str(PROJECT / "src")}
+    for buffered in ("1", ""):
+        with subprocess.Popen([sys.executable, "-m", "eqlmini", "scan", str(many)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, env={**env, "PYTHONUNBUFFERED": buffered}) as child:
+            assert child.stdout is not None and child.stderr is not None
+            assert json.loads(child.stdout.readline())["rule"] == RULE  # then go away, as `| head -1` does
+            child.stdout.close()
+            err = child.stderr.read()
+            assert child.wait(timeout=60) == 1 and err == b""

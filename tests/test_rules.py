@@ -7,6 +7,7 @@ checked on generated rules and events (hypothesis) and on the 1024 active corpus
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import tomllib
 from pathlib import Path
@@ -17,7 +18,8 @@ from conftest import CORPUS, PROJECT, SHARED, require
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from eqlmini import EqlError, EqlSemanticError, EqlSyntaxError
+import eqlmini
+from eqlmini import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError
 from eqlmini.attack import AttackItem, Technique, Threat
 from eqlmini.rule_toml import dumps
 from eqlmini.rules import (
@@ -53,8 +55,8 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 # ----------------------------------------------------------------------------- TOML writer
 toml_keys = st.text(min_size=1, max_size=8)
-toml_scalars = st.one_of(st.text(max_size=30), st.integers(), st.booleans(),
-                         st.floats(allow_nan=False), st.sampled_from(["*/", 'a"""b"', "x\\\n'''", "\n\n", "'"]))
+toml_scalars = st.one_of(st.text(max_size=30), st.integers(), st.booleans(), st.floats(allow_nan=False),
+                         st.sampled_from(["*/", "/*", "/*/", "*/*", 'a"""b"', "x\\\n'''", "\\/*\n", "\n\n", "'"]))
 toml_values = st.recursive(
     toml_scalars, lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(toml_keys, inner, max_size=3)),
     max_leaves=12)
@@ -62,10 +64,10 @@ toml_values = st.recursive(
 
 @settings(max_examples=EXAMPLES * 2)
 @given(st.dictionaries(toml_keys, toml_values, max_size=5))
-def test_toml_writer_round_trips_and_never_closes_a_comment(table: dict[str, Any]) -> None:
+def test_toml_writer_round_trips_and_never_opens_or_closes_a_comment(table: dict[str, Any]) -> None:
     text = dumps(table)
     assert tomllib.loads(text) == table
-    assert "*/" not in text
+    assert "*/" not in text and "/*" not in text  # block comments nest in EQL: either would break a header
 
 
 def test_toml_writer_layout() -> None:
@@ -99,6 +101,44 @@ def test_bundled_rule_round_trips(tmp_path: Path) -> None:
     assert load_rule(write(tmp_path, "again.toml", rule.to_toml())) == rule
     # Only the note's first line is placed differently (after a newline) from the hand-written file.
     assert rule.to_eql() == BUNDLED.read_text(encoding="utf-8").replace('note = """##', 'note = """\n##')
+
+
+TRICKY = ["watch /etc/cron.d/* for changes", "C:\\Windows\\*\n/* not a comment */ */ /*", "a */ b /*/ c",
+          "/*", "*/", "ends /", "* starts", "line\n/*\nC:\\x\\/*"]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_to_eql_writes_valid_eql_whatever_the_strings(tmp_path: Path, text: str) -> None:
+    """EQL block comments nest (Elasticsearch's BRACKETED_COMMENT): the header escapes `/*` and `*/`."""
+    rule = Rule(text.replace("\n", " ").strip() or "n", 'process where process.name : "/*x*/"', description=text,
+                note=text, tags=[text], extra={text: text})
+    written = rule.to_eql()
+    assert eqlmini.parse(written) == rule.query.tree  # the whole file is one EQL query
+    assert load_rule(write(tmp_path, "r.eql", written)) == rule
+
+
+def test_bundled_rule_file_is_valid_eql() -> None:
+    (rule,) = bundled_rules()
+    assert eqlmini.parse(BUNDLED.read_text(encoding="utf-8")) == rule.query.tree
+    assert eqlmini.parse(rule.to_eql()) == rule.query.tree
+
+
+def test_header_with_a_balanced_comment_in_a_string_loads(tmp_path: Path) -> None:
+    text = '/*\nname = "r"\ndescription = "see /* this */ too"\n*/\nany where true\n'
+    assert load_rule(write(tmp_path, "r.eql", text)).description == "see /* this */ too"
+    eqlmini.parse(text)  # as Elasticsearch reads it: one nested comment
+
+
+def test_rule_files_with_a_byte_order_mark(tmp_path: Path) -> None:
+    (rule,) = bundled_rules()
+    for name, text in (("r.eql", rule.to_eql()), ("r.toml", rule.to_toml())):
+        path = tmp_path / name
+        path.write_text("\ufeff" + text, encoding="utf-8")
+        assert load_rule(path) == rule
+    only_rule = tmp_path / "folder" / "first-line-rule.toml"  # [rule] on the first line, after the mark
+    only_rule.parent.mkdir()
+    only_rule.write_text('\ufeff[rule]\nname = "r"\nquery = "any where true"\n', encoding="utf-8")
+    assert rule_files(only_rule.parent) == [only_rule] and load_rule(only_rule).name == "r"
 
 
 def test_rule_built_in_code_round_trips(tmp_path: Path) -> None:
@@ -140,6 +180,8 @@ ERRORS = [
     ("same-line.eql", '/* name = "r" */ process where foo(a)\n', EqlSemanticError, 1, 32, "foo"),
     ("no-header.eql", "\n\nprocess where a ==\n", EqlSyntaxError, 3, 19, "end of query"),
     ("unterminated.eql", '\n/*\nname = "r"\nany where true\n', RuleError, 2, 1, "no closing */"),
+    ("nested-open.eql", '/*\nname = "r"\ndescription = "watch /etc/cron.d/* now"\n*/\nany where true\n',
+     RuleError, 3, 33, "opens a nested comment"),
     ("no-query.eql", HEADER + "\n", RuleError, 6, 1, "no query"),
     ("query-in-header.eql", '/*\nname = "r"\nquery = "x"\n*/\nany where true\n', RuleError, 3, 1, "remove `query`"),
     ("not-eql.toml", '[metadata]\nmaturity = "x"\n\n[rule]\nname = "r"\ntype = "query"\nquery = "a:b"\n',
@@ -324,6 +366,36 @@ def test_alerts_carry_rule_severity_and_timestamp() -> None:
         ("head", "low", 21, "2024-01-01T00:00:01Z", ()),
         ("two", "medium", 5, "2024-01-01T00:00:02Z", ("h",))]
     assert alerts[2].events == tuple(stream)
+
+
+@pytest.mark.parametrize("as_list", [True, False], ids=["list", "stream"])
+def test_an_event_without_a_place_in_time_is_reported_and_the_scan_goes_on(
+        as_list: bool, caplog: pytest.LogCaptureFixture) -> None:
+    rules = [Rule("one", 'process where process.name : "cmd.exe"'),
+             Rule("two", "sequence by host.id [process where true] [file where true]"),
+             Rule("head", "any where true | head 5")]
+    stream = [{"id": 0, "@timestamp": 1, "event": {"category": "process"}, "process": {"name": "cmd.exe"},
+               "host": {"id": "h"}},
+              {"id": 1, "event": {"category": "process"}, "process": {"name": "cmd.exe"}, "host": {"id": "h"}},
+              {"id": 2, "@timestamp": "yesterday", "event": {"category": "file"}, "host": {"id": "h"}},
+              {"id": 3, "@timestamp": 3, "event": {"category": "file"}, "host": {"id": "h"}}]
+    problems: list[tuple[int, str]] = []
+    alerts = list(RuleSet(rules).scan(stream if as_list else iter(stream),
+                                      on_event_error=lambda at, error: problems.append((at, error.message))))
+    assert problems == [(1, "event has no timestamp"), (2, "timestamp 'yesterday' is neither epoch milliseconds "
+                                                           "nor a valid ISO-8601 date")]
+    # Both cmd.exe reach the event rule; the sequence and the pipe see only the events in time.
+    assert sorted((a.rule.name, tuple(e["id"] for e in a.events)) for a in alerts) == [
+        ("head", (0,)), ("head", (3,)), ("one", (0,)), ("one", (1,)), ("two", (0, 3))]
+    with caplog.at_level(logging.WARNING, logger="eqlmini.ruleset"):  # by default: a warning each
+        assert len(list(RuleSet(rules).scan(stream))) == 5
+    assert [r.getMessage() for r in caplog.records][0].startswith("event 1 (counting from 0): event has no timestamp")
+
+
+def test_a_stream_out_of_order_still_stops_the_scan() -> None:
+    stream = iter([{"@timestamp": 2}, {"@timestamp": 1}])
+    with pytest.raises(EqlEventError, match="event 1 \\(counting from 0\\) is out of order"):
+        list(RuleSet([Rule("s", "sequence [any where true] [any where true]")]).scan(stream))
 
 
 def test_index_skips_rules_that_cannot_match() -> None:

@@ -10,10 +10,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import traceback
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -21,23 +25,29 @@ from . import compile as compile_query
 from .errors import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError
 from .fields import getter
 from .inputs import FORMATS, ReadReport, read_events
+from .ordering import EventOrder
 from .output import Progress, Writer, alert_record, event_detail, rule_record
+from .query import Query
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules, rule_files
 from .ruleset import RuleSet
 from .sequences import MissingEvent, Result
 
 __all__ = ["main"]
 
-OK, FOUND, USAGE, INVALID, INPUT, INTERRUPTED = 0, 1, 2, 3, 4, 130
+OK, FOUND, USAGE, INVALID, INPUT, INTERNAL, INTERRUPTED = 0, 1, 2, 3, 4, 70, 130
 EXIT_STATUS = f"""exit status:
   {OK}    done, nothing found (no match, no alert); check: every rule is valid
   {FOUND}    done, matches or alerts found
   {USAGE}    usage error
   {INVALID}    a query or rule is invalid
-  {INPUT}    input trouble: a file or record could not be read (the run still went to
-       the end and printed what it found), or an event stopped it (no timestamp,
-       out of time order)
-  {INTERRUPTED}  interrupted"""
+  {INPUT}    input trouble: a file, record or event could not be read or used (no
+       timestamp where time order matters); the run still went to the end and
+       printed what it found
+  {INTERNAL}   internal error: a bug in eqlmini (shown with a traceback), or the system
+       failing (disk full)
+  {INTERRUPTED}  interrupted
+  The output's reader going away (| head) ends the run quietly with the status
+  it had earned so far (1 once a match was found)."""
 # Each error class: what stderr calls it, and the exit status (first match wins).
 ERRORS: tuple[tuple[type[Exception], str, int], ...] = (
     (EqlEventError, "event error", INPUT), (RuleError, "rule error", INVALID),
@@ -55,8 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exit:  # --help, or a usage error argparse has reported
         return int(exit.code or 0)
+    args.earned = lambda: OK  # the status earned so far: a command keeps it up to date
     try:
-        return args.run(args)
+        status = args.run(args)
+        sys.stdout.flush()  # a pipe closed early fails here, not after main has returned
+        return status
     except EqlError as error:
         name, status = _describe(error)
         print(f"eqlmini: {name}: {error}", file=sys.stderr)
@@ -65,8 +78,17 @@ def main(argv: list[str] | None = None) -> int:
         print("eqlmini: interrupted", file=sys.stderr)
         return INTERRUPTED
     except BrokenPipeError:  # the reader went away (| head): stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return OK
+        with contextlib.suppress(OSError, ValueError):  # the rest of the buffer goes nowhere
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return args.earned()
+    except OSError as error:  # writing the output failed: the system, not eqlmini
+        print(f"eqlmini: error: {error}", file=sys.stderr)
+        return INTERNAL
+    except Exception as error:  # a bug: never a traceback with a status that means something else
+        traceback.print_exc()
+        print(f"eqlmini: internal error: {type(error).__name__}: {error} (a bug in eqlmini: "
+              "please report it with the traceback above)", file=sys.stderr)
+        return INTERNAL
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -94,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--timestamp-field", default="@timestamp", help="default: @timestamp")
     search.add_argument("--tiebreaker-field", help="orders events with the same timestamp")
     search.add_argument("--event-category-field", default="event.category", help="default: event.category")
-    search.add_argument("--size", type=int, help="stop after this many results")
+    search.add_argument("--size", type=_count, help="stop after this many results (0 or more)")
     scan = command("scan", _scan, "run rules over events and print their alerts")
     scan.add_argument("--rules", action="append", metavar="PATH",
                       help="a rule file or folder (repeatable; default: the bundled rules)")
@@ -111,45 +133,63 @@ def _parser() -> argparse.ArgumentParser:
 def _search(args: argparse.Namespace) -> int:
     query = compile_query(args.query, timestamp_field=args.timestamp_field, tiebreaker_field=args.tiebreaker_field,
                           event_category_field=args.event_category_field, size=args.size)
-    report, progress, events = _read(args)
-    writer = _writer(args, EVENT_COLUMNS, progress)
-    if query.kind == "event" and not query.tree.pipes and args.size is None:
-        results: Iterable[Result] = (Result((event,), ()) for event in query.filter(events))  # any order will do
-    else:
-        results = query.search(list(events))
-    time, category = getter(query.options.timestamp_field), getter(query.options.event_category_field)
+    reading = _Reading(args)
+    writer = _writer(args, EVENT_COLUMNS, reading.progress)
     found = 0
-    for result in results:
-        found += 1
-        if writer.json:
-            writer.record(result.events[0] if query.kind == "event" else
-                          {"join_keys": list(result.join_keys), "events": list(result.events)})
-            continue
-        prefix = "" if query.kind == "event" else f"#{found} "
-        for event in result.events:
-            detail = "(missing)" if isinstance(event, MissingEvent) else event_detail(event)
-            writer.row((time(event), category(event), prefix + detail))
-    _finish(args, report, progress, f"{found} match{'es' if found != 1 else ''}")
-    return _status(found, report)
+    args.earned = lambda: _status(found, reading.report)
+    results: Iterable[Result]
+    if query.kind == "event" and not query.tree.pipes:  # streams, in input order (any order will do)
+        results = (Result((event,), ()) for event in islice(query.filter(reading.events()), args.size))
+    elif query.kind == "sample":  # samples ignore time
+        results = query.search(reading.all())
+    else:
+        results = query.search(_in_time(query, reading))
+    time, category = getter(query.options.timestamp_field), getter(query.options.event_category_field)
+    try:
+        for result in results:
+            found += 1  # counted before it is written: a pipe closed early still gives 1
+            if writer.json:
+                writer.record(result.events[0] if query.kind == "event" else
+                              {"join_keys": list(result.join_keys), "events": list(result.events)})
+            else:
+                prefix = "" if query.kind == "event" else f"#{found} "
+                for event in result.events:
+                    detail = "(missing)" if isinstance(event, MissingEvent) else event_detail(event)
+                    writer.row((time(event), category(event), prefix + detail))
+    except EqlEventError as error:
+        return _stopped(args, reading, error, f"{found} match{'es' if found != 1 else ''}")
+    _finish(args, reading, f"{found} match{'es' if found != 1 else ''}")
+    return _status(found, reading.report)
 
 
 def _scan(args: argparse.Namespace) -> int:
     ruleset = RuleSet(_load(args.rules))
-    report, progress, events = _read(args)
-    writer = _writer(args, ALERT_COLUMNS, progress)
+    reading = _Reading(args)
+    writer = _writer(args, ALERT_COLUMNS, reading.progress)
     counts: Counter[Rule] = Counter()
-    for alert in ruleset.scan(list(events) if ruleset.ordered else events):
-        counts[alert.rule] += 1
-        if writer.json:
-            writer.record(alert_record(alert))
-        else:
-            last = next(e for e in reversed(alert.events) if not isinstance(e, MissingEvent))
-            writer.row((alert.timestamp, alert.severity, alert.risk_score, alert.rule.name, event_detail(last)))
-    total = sum(counts.values())
+    args.earned = lambda: _status(counts.total(), reading.report)
+
+    def untimed(position: int, error: EqlEventError) -> None:
+        reading.problem(position, error, "only the rules that need no time order ran on it")
+
+    def found() -> str:
+        total = counts.total()
+        return (f"{total} alert{'s' if total != 1 else ''} from {len(counts)} of "
+                f"{len(ruleset)} rule{'s' if len(ruleset) != 1 else ''}")
+
+    try:
+        for alert in ruleset.scan(reading.all() if ruleset.ordered else reading.events(), on_event_error=untimed):
+            counts[alert.rule] += 1
+            if writer.json:
+                writer.record(alert_record(alert))
+            else:
+                last = next(e for e in reversed(alert.events) if not isinstance(e, MissingEvent))
+                writer.row((alert.timestamp, alert.severity, alert.risk_score, alert.rule.name, event_detail(last)))
+    except EqlEventError as error:
+        return _stopped(args, reading, error, found())
     lines = [f"{count:>8}  {rule.severity:<8}  {rule.name}" for rule, count in counts.most_common()]
-    _finish(args, report, progress, f"{total} alert{'s' if total != 1 else ''} from {len(counts)} of "
-            f"{len(ruleset)} rule{'s' if len(ruleset) != 1 else ''}", lines)
-    return _status(total, report)
+    _finish(args, reading, found(), lines)
+    return _status(counts.total(), reading.report)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -164,6 +204,7 @@ def _check(args: argparse.Namespace) -> int:
             _report_invalid(writer, path, error)
     seen: dict[str, Path] = {}
     valid = 0
+    args.earned = lambda: INVALID if errors else OK
     for file in files:
         try:
             rule = load_rule(file)
@@ -207,41 +248,92 @@ def _writer(args: argparse.Namespace, columns: tuple, progress: Progress | None)
     return Writer(sys.stdout, format, columns, progress)
 
 
-def _read(args: argparse.Namespace) -> tuple[ReadReport, Progress | None, Iterator[dict]]:
-    """The events of every file, lazily, with a progress line on a terminal."""
-    report = ReadReport()
-    progress = None
-    if not args.quiet and sys.stderr.isatty():
-        progress = Progress(sys.stderr, sum(_size(path) for path in args.files))
+class _Reading:
+    """The events of every file, read once, with a progress line on a terminal; the problems
+    met in ``report``, each event's place (file, and its number there) for those found later."""
 
-    def events() -> Iterator[dict]:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.report = ReadReport()
+        self.progress = None
+        if not args.quiet and sys.stderr.isatty():
+            self.progress = Progress(sys.stderr, sum(_size(path) for path in args.files))
+        self._files, self._format = args.files, args.input_format
+        self._starts: list[int] = []  # the position of each file's first event
+        self._names: list[str] = []
+
+    def events(self) -> Iterator[dict]:
+        """The events, lazily; positions count from 0 across the files."""
         count = 0
-        for path in args.files:
-            for event in read_events(path, report=report, format=args.input_format):
+        for path in self._files:
+            self._starts.append(count)
+            self._names.append("<stdin>" if path == "-" else path)
+            for event in read_events(path, report=self.report, format=self._format):
                 count += 1
-                if progress is not None and not count & 255:
-                    progress.update(count)
+                if self.progress is not None and not count & 255:
+                    self.progress.update(count)
                 yield event
-            if progress is not None:
-                progress.update(count, file_done=_size(path))
-    return report, progress, events()
+            if self.progress is not None:
+                self.progress.update(count, file_done=_size(path))
+
+    def all(self) -> list[dict]:
+        """Every event, in memory (positions are list indexes)."""
+        return list(self.events())
+
+    def problem(self, position: int, error: EqlEventError, consequence: str) -> None:
+        """Report the event at ``position`` that could not be used (the run goes on)."""
+        file = bisect_right(self._starts, position) - 1
+        self.report.add(self._names[file], f"event {position - self._starts[file] + 1}",
+                        f"{error.message}; {consequence}", unreadable=False)
+
+
+def _in_time(query: Query, reading: _Reading) -> list[dict]:
+    """The events that have a place in time for ``query``; the others are reported."""
+    tiebreaker = query.options.tiebreaker_field
+    key = EventOrder(getter(query.options.timestamp_field), getter(tiebreaker) if tiebreaker else None).key
+    kept = []
+    for position, event in enumerate(reading.all()):
+        try:
+            key(event)
+        except EqlEventError as error:
+            reading.problem(position, error, "left out: the query needs events in time order")
+            continue
+        kept.append(event)
+    return kept
 
 
 def _size(path: str) -> int:
     return os.path.getsize(path) if path != "-" and os.path.isfile(path) else 0
 
 
-def _finish(args: argparse.Namespace, report: ReadReport, progress: Progress | None, found: str,
-            lines: Iterable[str] = ()) -> None:
+def _count(text: str) -> int:
+    """An argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _finish(args: argparse.Namespace, reading: _Reading, found: str, lines: Iterable[str] = ()) -> None:
     """The problems met while reading (always), and the summary (unless --quiet), on stderr."""
-    if progress is not None:
-        progress.clear()
+    report = reading.report
+    if reading.progress is not None:
+        reading.progress.clear()
     for problem in report.problems:
         print(f"eqlmini: {problem}", file=sys.stderr)
     if report.problems_omitted:
         print(f"eqlmini: ... and {report.problems_omitted} more problems", file=sys.stderr)
     if not args.quiet:
         print(f"eqlmini: {report.summary()}; {found}", *lines, sep="\n", file=sys.stderr)
+
+
+def _stopped(args: argparse.Namespace, reading: _Reading, error: EqlEventError, found: str) -> int:
+    """An event stopped the run: what was found, the problems, the error and the summary."""
+    _finish(args, reading, f"{found} before it stopped")
+    print(f"eqlmini: event error: {error}", file=sys.stderr)
+    return INPUT
 
 
 def _report_invalid(writer: Writer, path: Any, error: EqlError) -> None:

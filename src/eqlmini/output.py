@@ -3,6 +3,10 @@
 Rows are written as they come (a scan can run for minutes), so columns have fixed widths
 and the last one is cut to the terminal width. The progress line lives on stderr, only
 when stderr is a terminal; it is cleared before each row so the two never mix.
+
+Output never fails on encoding: NDJSON is ASCII (other characters, lone surrogates too,
+are ``\\u`` escapes), and a table row's characters that the stream cannot encode are
+written as backslash escapes (``\\u2192`` on a cp1252 console).
 """
 
 from __future__ import annotations
@@ -114,8 +118,8 @@ class Writer:
         self._header = False
 
     def record(self, record: Mapping[str, Any]) -> None:
-        """One JSON object per line (json format only)."""
-        self._write(json.dumps(record, ensure_ascii=False, default=str))
+        """One JSON object per line (json format only), in ASCII."""
+        self._write(json.dumps(record, ensure_ascii=True, default=str))
 
     def row(self, cells: Iterable[Any]) -> None:
         """One table row (table format only); cells are cut to their column's width."""
@@ -128,7 +132,9 @@ class Writer:
         if self._stream.isatty():  # cut the last column at the edge of the terminal
             used = sum(len(part) + 2 for part in parts)
             last = last[:max(shutil.get_terminal_size().columns - used, self._columns[-1][1])]
-        self._write("  ".join([*parts, last]).rstrip())
+        line = "  ".join([*parts, last]).rstrip()
+        encoding = getattr(self._stream, "encoding", None) or "utf-8"
+        self._write(line.encode(encoding, "backslashreplace").decode(encoding))
 
     @property
     def json(self) -> bool:

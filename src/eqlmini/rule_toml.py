@@ -6,8 +6,11 @@ a table of strings, integers, floats, booleans, dates, arrays and nested tables 
 of tables ``[[a.b]]`` sections, in the order of the mapping, as detection-rules lays out
 ``[rule]`` and ``[[rule.threat]]``.
 
-The output never contains ``*/``, so it can always sit inside the leading ``/* ... */``
-block comment of an ``.eql`` rule file: a ``/`` after ``*`` is written ``\\u002F``.
+The output never contains ``*/`` nor ``/*``, so it can always sit inside the leading
+``/* ... */`` block comment of an ``.eql`` rule file: Elasticsearch's lexer nests block
+comments, so a ``/*`` in a string would open a comment the header's ``*/`` then closes.
+Strings are written ``*\\u002F`` and ``/\\u002A`` there (TOML escapes); literal strings,
+which have no escapes, are used only for text without either pair.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ def _string(value: str) -> str:
 def _literal_safe(value: str) -> bool:
     """A multi-line literal string (no escapes) is used for text with backslashes, if it can be."""
     return ("\\" in value and "'''" not in value and not value.endswith("'") and "*/" not in value
-            and not _CONTROL.search(value))
+            and "/*" not in value and not _CONTROL.search(value))
 
 
 def _basic(value: str) -> str:
@@ -128,4 +131,4 @@ def _escape(value: str, keep: str = "") -> str:
             out.append(f"\\u{ord(char):04X}")
         else:
             out.append(char)
-    return "".join(out).replace("*/", "*\\u002F")
+    return "".join(out).replace("/*", "/\\u002A").replace("*/", "*\\u002F")

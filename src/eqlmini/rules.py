@@ -227,7 +227,7 @@ def load_rule(path: str | Path) -> Rule:
     """
     path = Path(path)
     try:
-        source = path.read_text(encoding="utf-8")
+        source = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as error:
         raise RuleError(f"{path}: cannot read rule file: {getattr(error, 'strerror', None) or error}") from None
     read = _read_toml if path.suffix.lower() == ".toml" else _read_eql
@@ -274,6 +274,7 @@ def bundled_rules() -> list[Rule]:
 
 _RULE_TABLE = re.compile(r"^[ \t]*\[[ \t]*rule[ \t]*\]", re.MULTILINE)
 _TOML_POSITION = re.compile(r"(.*) \(at line (\d+), column (\d+)\)\Z", re.DOTALL)
+_COMMENT_MARK = re.compile(r"/\*|\*/")
 _TOML_QUERY = re.compile(r"^[ \t]*query[ \t]*=[ \t]*(?:'''|\"\"\"|'|\")(?:\r?\n)?", re.MULTILINE)
 
 # A reader returns: the [rule] table (query included), the file's other tables, where to
@@ -299,10 +300,7 @@ def _read_eql(source: str, path: Path) -> _Read:
     header_at = query_at = start
     if source.startswith("/*", start):
         header_at = start + 2
-        end = source.find("*/", header_at)
-        if end < 0:
-            raise RuleError(f"{path}: unterminated rule header: no closing */",
-                            Span.point(*_line_column(source, start)), source)
+        end = _header_end(source, start, path)
         table = _parse_toml(source, header_at, end, path, "rule header")
         query_at = _skip_space(source, end + 2)
     if query_at >= len(source):
@@ -317,9 +315,32 @@ def _read_eql(source: str, path: Path) -> _Read:
     return table, tables, header_at, query_at
 
 
+def _header_end(source: str, start: int, path: Path) -> int:
+    """Where the header comment opened at ``start`` ends (its closing ``*/``).
+
+    Block comments nest in EQL, as in Elasticsearch's lexer: a ``/*`` inside the header,
+    even in a TOML string, opens a comment of its own that the next ``*/`` closes.
+    """
+    depth, nested = 0, None  # nested: the last /* opened directly inside the header
+    for mark in _COMMENT_MARK.finditer(source, start):
+        if mark.group() == "/*":
+            depth += 1
+            nested = mark.start() if depth == 2 else nested
+            continue
+        depth -= 1
+        if depth == 0:
+            return mark.start()
+    if nested is not None:
+        raise RuleError(f"{path}: unterminated rule header: this /* opens a nested comment (EQL block comments "
+                        "nest), which the header's */ closes; in a TOML string write it /\\u002A",
+                        Span.point(*_line_column(source, nested)), source)
+    raise RuleError(f"{path}: unterminated rule header: no closing */",
+                    Span.point(*_line_column(source, start)), source)
+
+
 def _has_rule_table(file: Path) -> bool:
     try:
-        return bool(_RULE_TABLE.search(file.read_text(encoding="utf-8")))
+        return bool(_RULE_TABLE.search(file.read_text(encoding="utf-8-sig")))
     except (OSError, UnicodeDecodeError):
         return True  # let load_rule report it
 

@@ -20,14 +20,16 @@ change nothing but how soon a result becomes final.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 from . import ast
-from .errors import EqlError
+from .errors import EqlError, EqlEventError
 from .fields import getter
-from .ordering import EventOrder, ordered
+from .ordering import EventOrder
 from .patterns import fold
 from .rules import Rule
 from .sequences import MissingEvent
@@ -36,6 +38,7 @@ from .values import as_values, parse_number, to_text
 __all__ = ["Alert", "RuleSet"]
 
 Event = Mapping[str, Any]
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +120,8 @@ class RuleSet:
             raise EqlError("the rules of a RuleSet that need events in time order (sequences, pipes) "
                            "must share timestamp_field and tiebreaker_field")
         self._order = None
+        self._timed = frozenset(i for i, r in enumerate(self.rules)  # rules that need events in time order
+                                if r.query.kind == "sequence" or r.query.kind == "event" and r.query.tree.pipes)
         if orders:
             timestamp, tiebreaker = orders.pop()
             self._order = EventOrder(getter(timestamp), getter(tiebreaker) if tiebreaker else None)
@@ -138,8 +143,8 @@ class RuleSet:
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
 
-    def scan(self, events: Iterable[Event], *, assume_sorted: bool | None = None,
-             indexed: bool = True) -> Iterator[Alert]:
+    def scan(self, events: Iterable[Event], *, assume_sorted: bool | None = None, indexed: bool = True,
+             on_event_error: Callable[[int, EqlEventError], None] | None = None) -> Iterator[Alert]:
         """Run every rule over ``events`` and yield alerts as they become final.
 
         With sequence rules (or pipes), events must come in (timestamp, tiebreaker) order, as
@@ -147,24 +152,64 @@ class RuleSet:
         as it streams (EqlEventError when out of order), ``assume_sorted=False`` sorts it
         in memory. ``indexed=False`` tries every rule on every event: the reference the
         index is tested and measured against; it yields the same alerts.
+
+        An event that has no place in time (no timestamp, a bad timestamp or tiebreaker)
+        does not stop the scan: the rules that need no order (event rules without pipes,
+        samples) still see it, after the others from a list, where it comes in a stream;
+        ``on_event_error(position, error)`` hears of it (``position``: its index in
+        ``events``, from 0), by default as a warning on the ``eqlmini.ruleset`` logger.
         """
-        if self._order is not None:
-            events = ordered(events, self._order, assume_sorted=assume_sorted)
+        if self._order is None:
+            stream: Iterable[tuple[Event, bool]] = zip(events, repeat(True))
+        else:
+            stream = self._in_time(events, assume_sorted, on_event_error or _warn)
         matchers = {i: rule.query.matcher() for i, rule in enumerate(self.rules) if self._predicates[i] is None}
         everyone = range(len(self.rules))
-        predicates, rules = self._predicates, self.rules
-        for event in events:
+        predicates, rules, timed = self._predicates, self.rules, self._timed
+        for event, in_time in stream:
             for i in self._candidates(event) if indexed else everyone:
                 match = predicates[i]
                 if match is not None:
                     if match(event):
                         yield Alert(rules[i], (event,), (), self._timestamps[i](event))
-                else:
+                elif in_time or i not in timed:
                     for result in matchers[i].push(event):
                         yield self._alert(i, result.events, result.join_keys)
         for i, matcher in matchers.items():
             for result in matcher.close():
                 yield self._alert(i, result.events, result.join_keys)
+
+    def _in_time(self, events: Iterable[Event], assume_sorted: bool | None,
+                 on_error: Callable[[int, EqlEventError], None]) -> Iterator[tuple[Event, bool]]:
+        """``(event, has a place in time)`` in (timestamp, tiebreaker) order (see :meth:`scan`)."""
+        key = self._order.key  # type: ignore[union-attr]
+        if assume_sorted is False or assume_sorted is None and isinstance(events, (list, tuple)):
+            placed: list[tuple[tuple, int, Event]] = []
+            unplaced: list[Event] = []
+            for position, event in enumerate(events):
+                try:
+                    placed.append((key(event), position, event))
+                except EqlEventError as error:
+                    on_error(position, error)
+                    unplaced.append(event)
+            placed.sort()  # by key, then input position (never by event: positions differ)
+            yield from ((event, True) for _, _, event in placed)
+            yield from zip(unplaced, repeat(False))
+            return
+        previous = None
+        for position, event in enumerate(events):
+            try:
+                current = key(event)
+            except EqlEventError as error:
+                on_error(position, error)
+                yield event, False
+                continue
+            if previous is not None and current < previous:
+                raise EqlEventError(f"event {position} (counting from 0) is out of order: its (timestamp, "
+                                    f"tiebreaker) sorts before the previous event's; sort the input, or pass "
+                                    f"assume_sorted=False to have it sorted in memory")
+            previous = current
+            yield event, True
 
     def candidates(self, event: Event) -> list[Rule]:
         """The rules the index shows ``event`` to (every rule that could match it, and others)."""
@@ -215,6 +260,11 @@ class RuleSet:
         for bucket in (self._anywhere, *(b for buckets in by_category.values() for b in buckets.values())):
             bucket.freeze()
         self._by_category = tuple((field, getter(field), buckets) for field, buckets in by_category.items())
+
+
+def _warn(position: int, error: EqlEventError) -> None:
+    _log.warning("event %d (counting from 0): %s; only the rules that need no time order saw it",
+                 position, error.message)
 
 
 def _event_queries(tree: ast.Query) -> list[ast.EventQuery]:
