@@ -9,7 +9,8 @@ Wildcards are compiled here; Lucene regexps are translated in :mod:`lucene`, and
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import Callable, Sequence
 
 from .lucene import lucene_to_re2, regex_matcher
 from .re2_support import Matcher
@@ -126,15 +127,22 @@ def _generate(checks: list[tuple[str, object]], insensitive: bool) -> Matcher:
     ``match.any`` takes what a field holds as a list (it may nest, hold nulls or numbers)
     and is true when any value matches, with numbers and booleans read as their text.
     """
-    names = [f"k{i}" for i in range(len(checks))]
-    test = " or ".join(template.format(name) for (template, _), name in zip(checks, names)) or "False"
+    factory = _factory(tuple(template for template, _ in checks), insensitive)
+    return factory(*(constant for _, constant in checks))
+
+
+@functools.lru_cache(maxsize=256)
+def _factory(templates: tuple[str, ...], insensitive: bool) -> Callable[..., Matcher]:
+    """The compiled factory for one shape of checks; many pattern lists share a shape."""
+    names = [f"k{i}" for i in range(len(templates))]
+    test = " or ".join(template.format(name) for template, name in zip(templates, names)) or "False"
     fold_lines = _FOLD.splitlines(keepends=True) if insensitive else []
     source = _TEMPLATE.format(names=", ".join(names), test=test,
                               fold_one="".join(" " * 8 + line for line in fold_lines),
                               fold_any="".join(" " * 12 + line for line in fold_lines))
     namespace = {"fold": fold, "to_text": to_text}
     exec(compile(source, "<eqlmini-wildcard>", "exec"), namespace)  # noqa: S102 - constants only
-    return namespace["factory"](*(constant for _, constant in checks))
+    return namespace["factory"]
 
 
 def _wildcard_re(pattern: str) -> str:
