@@ -208,3 +208,24 @@ def test_an_event_that_is_not_a_mapping_is_a_clear_error(event: Any) -> None:
     query = eqlmini.compile('process where process.name : "cmd.exe"')
     with pytest.raises(eqlmini.EqlEventError, match="must be a mapping"):
         query(event)
+
+
+@pytest.mark.parametrize(("condition", "value", "expected"), [
+    ('version > "1.5.0"', "1.11.3", True),
+    ('version > "1.5.0"', "1.5.0", False),
+    ('version < "1.5.0"', "1.2.4-SNAPSHOT", True),
+    ('version < "1.2.4"', "1.2.4-SNAPSHOT", True),
+    ('version < "1.5.0"', "bad", False),  # text that is no version sorts after every version
+    ('version == "1.2.4"', "1.2.4", True),
+    ('created < "2020-01-01T00:00:00+01:00"', "2019-12-31T23:30:00Z", False),
+    ('created < "2020-01-01T00:00:00+01:00"', "2019-12-31T22:30:00Z", True),
+    ('created >= "2020-01-01"', 1577836800000, True),
+])
+def test_field_types_stand_in_for_the_mapping(condition: str, value: Any, expected: bool) -> None:
+    query = eqlmini.compile(f"any where {condition}", field_types={"version": "version", "created": "date"})
+    assert query({"version": value, "created": value}) is expected
+
+
+def test_an_unknown_field_type_is_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown type"):
+        eqlmini.compile("any where true", field_types={"source.ip": "ip"})

@@ -33,6 +33,7 @@ class Options:
 
     event_category_field: str = "event.category"
     timestamp_field: str = "@timestamp"
+    field_types: tuple[tuple[str, str], ...] = ()  # (field, "date" | "version")
 
 
 def compile_event_query(query: ast.EventQuery, options: Options) -> Predicate:
@@ -41,37 +42,40 @@ def compile_event_query(query: ast.EventQuery, options: Options) -> Predicate:
     if query.category is not None:
         category = ast.Comparison("==", ast.Field(options.event_category_field), ast.Literal(query.category))
         condition = ast.And((category, condition))
-    return compile_condition(condition, date_fields=frozenset({options.timestamp_field}))
+    field_types = {options.timestamp_field: "date", **dict(options.field_types)}
+    return compile_condition(condition, field_types)
 
 
-def compile_condition(condition: ast.Expr, date_fields: frozenset[str] = frozenset()) -> Predicate:
+def compile_condition(condition: ast.Expr, field_types: Mapping[str, str] | None = None) -> Predicate:
     """A predicate for a boolean expression (two-valued leaves, Boolean connectives).
 
-    ``date_fields`` are compared as instants: a value or literal that is an ISO-8601 string
-    is read as epoch milliseconds, as a date mapping makes Elasticsearch read it.
+    ``field_types`` stands in for the index mapping: a ``date`` field compares as instants
+    (ISO-8601 strings read as epoch milliseconds), a ``version`` field in semantic-version
+    order, against a literal, as Elasticsearch compares them.
     """
-    emitter = _Emitter(date_fields)
+    field_types = dict(field_types or {})
+    emitter = _Emitter(field_types)
     body = emitter.condition(condition)
     # An object path that meets a list (of objects) or a scalar raises in the inlined reads
     # (`.get` or `in` on it): then the predicate starts over on the full getters.
     source = (f"def match(e):\n    try:\n        return {body}\n"
               f"    except (AttributeError, TypeError):\n"
-              f"        return {emitter.const(_Fallback(condition, date_fields))}(e)\n")
+              f"        return {emitter.const(_Fallback(condition, field_types))}(e)\n")
     return emitter.build(source, "match")
 
 
 class _Fallback:
     """The predicate on full getters, compiled the first time an event needs it."""
 
-    def __init__(self, condition: ast.Expr, date_fields: frozenset[str]) -> None:
-        self.condition, self.date_fields = condition, date_fields
+    def __init__(self, condition: ast.Expr, field_types: dict[str, str]) -> None:
+        self.condition, self.field_types = condition, field_types
         self.predicate: Predicate | None = None
 
     def __call__(self, event: Event) -> bool:
         if not isinstance(event, Mapping):
             raise EqlEventError(f"an event must be a mapping (a dict), not {type(event).__name__}")
         if self.predicate is None:
-            emitter = _Emitter(self.date_fields)
+            emitter = _Emitter(self.field_types)
             emitter.inline = False
             source = f"def match(e):\n    return {emitter.condition(self.condition)}\n"
             self.predicate = emitter.build(source, "match")
@@ -96,7 +100,7 @@ _FLIPPED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 _ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
 # The helpers generated code calls, by the names it calls them.
 _RUNTIME = {f"_{name}": getattr(runtime, name) for name in (
-    "present", "any_number_in", "any_date", "any_match", "any_in", "any_equal", "any_leaf",
+    "present", "any_number_in", "any_typed", "any_match", "any_in", "any_equal", "any_leaf",
     "not3", "and3", "or3", "match3", "in3", "in3_folded", "negate")}
 _RUNTIME["_contains_nested"] = values.contains_nested
 
@@ -122,8 +126,8 @@ def _plain_string(value: Any) -> bool:
 class _Emitter:
     """Collects the constants of one generated function and writes its source."""
 
-    def __init__(self, date_fields: frozenset[str] = frozenset()) -> None:
-        self.date_fields = date_fields
+    def __init__(self, field_types: dict[str, str] | None = None) -> None:
+        self.field_types = field_types or {}
         self.names: list[str] = []
         self.objects: list[Any] = []
         self.getters: dict[str, str] = {}
@@ -243,7 +247,7 @@ class _Emitter:
             return f"(not {self._leaf(ast.Comparison('==', node.left, node.right, span=node.span))})"
         if isinstance(node, ast.In) and node.negated:
             return f"(not {self._leaf(ast.In(node.left, node.items, node.insensitive, span=node.span))})"
-        fast = self.date_leaf(node) or self.fast_leaf(node)
+        fast = self.typed_leaf(node) or self.fast_leaf(node)
         if fast is not None:
             return fast
         leaf = self.const(self.scalar_function(node, fields))
@@ -261,20 +265,21 @@ class _Emitter:
         exists = self.const(lambda *args: function(*args) is not None)
         return f"_any_leaf({exists}, {', '.join(self.read(f) for f in fields)})"
 
-    def date_leaf(self, node: ast.Expr) -> str | None:
-        """A date field against a date or epoch-ms literal, compared as instants."""
-        if not isinstance(node, ast.Comparison) or not self.date_fields:
+    def typed_leaf(self, node: ast.Expr) -> str | None:
+        """A date or version field against a literal, compared in the type's own order."""
+        if not isinstance(node, ast.Comparison) or not self.field_types:
             return None
         op, field, literal = node.op, node.left, node.right
         if isinstance(literal, ast.Field):
             op, field, literal = _FLIPPED[op], literal, field
-        if not (isinstance(field, ast.Field) and field.name in self.date_fields and isinstance(literal, ast.Literal)):
+        if not (isinstance(field, ast.Field) and field.name in self.field_types and isinstance(literal, ast.Literal)):
             return None
-        value = literal.value
-        millis = values.parse_number(value) if isinstance(value, str) else value
-        if millis.__class__ not in runtime.NUMBERS:
-            return None
-        return f"_any_date({self.const(runtime.COMPARISONS[op])}, {self.const(millis)}, {self.read(field)})"
+        key = values.FIELD_TYPES[self.field_types[field.name]]
+        literal_key = key(literal.value)
+        if literal_key is None:
+            return None  # a literal the type cannot read: compare as plain values
+        return (f"_any_typed({self.const(runtime.COMPARISONS[op])}, {self.const(key)}, {self.const(literal_key)}, "
+                f"{self.read(field)})")
 
     def fast_leaf(self, node: ast.Expr) -> str | None:
         """Straight-line code for the common leaves: a field against constants."""

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from . import ast, compiler, sequences
+from . import ast, compiler, sequences, values
 from .errors import EqlError
 from .fields import getter
 from .samples import SampleMatcher
@@ -25,8 +25,12 @@ class SearchOptions:
     event_category_field: str = "event.category"
     size: int | None = None
     max_samples_per_key: int = 1
+    field_types: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        unknown = {kind for kind in self.field_types.values() if kind not in values.FIELD_TYPES}
+        if unknown:
+            raise ValueError(f"field_types: unknown type(s) {sorted(unknown)}; known: {sorted(values.FIELD_TYPES)}")
         if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
             raise ValueError(f"size must be a non-negative integer or None, not {self.size!r}")
         if not isinstance(self.max_samples_per_key, int) or self.max_samples_per_key < 1:
@@ -51,7 +55,8 @@ class Query:
     def build(cls, text: str, tree: ast.Query, options: SearchOptions) -> "Query":
         """Compile a verified tree once: the event predicate, or every stage's filter and keys."""
         compile_options = compiler.Options(event_category_field=options.event_category_field,
-                                           timestamp_field=options.timestamp_field)
+                                           timestamp_field=options.timestamp_field,
+                                           field_types=tuple(options.field_types.items()))
         body = tree.body
         if isinstance(body, ast.EventQuery):
             return cls(text, tree, options, compiler.compile_event_query(body, compile_options))

@@ -33,13 +33,11 @@ def any_number_in(members: frozenset, raw: Any) -> bool:
     return False
 
 
-def any_date(compare: Callable[[Any, Any], Any], millis: Any, raw: Any) -> bool:
+def any_typed(compare: Callable[[Any, Any], Any], key: Callable[[Any], Any], literal: Any, raw: Any) -> bool:
+    """Some value of a typed field (date, version), read through ``key``, compares true."""
     for value in values.as_values(raw):
-        if value.__class__ is str:
-            value = values.parse_number(value)
-        elif value.__class__ is bool:
-            continue
-        if value is not None and compare(value, millis) is True:
+        value = key(value)
+        if value is not None and compare(value, literal) is True:
             return True
     return False
 

@@ -194,3 +194,31 @@ def sort_key(value: Value) -> tuple[int, Any]:
     if _is_number(value):
         return (2, value)
     return (3, str(value))
+
+
+def date_key(value: Value) -> int | float | None:
+    """A value of a date field as epoch milliseconds (numbers as they are), or None."""
+    if value.__class__ is str:
+        return parse_number(value)
+    return value if value.__class__ in (int, float) else None
+
+
+_SEMVER = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?\Z")
+
+
+def version_key(value: Value) -> tuple | None:
+    """A value of a version field as a sort key: semantic-versioning order, a pre-release
+    before its release, and text that is not a version after every version, as the
+    Elasticsearch ``version`` field type orders them."""
+    text = to_text(value)
+    if text is None:
+        return None
+    match = _SEMVER.match(text)
+    if match is None:
+        return (1, text)
+    major, minor, patch, pre = match.groups()
+    release = (1,) if pre is None else (0, *((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split(".")))
+    return (0, int(major), int(minor), int(patch), release)
+
+
+FIELD_TYPES = {"date": date_key, "version": version_key}
