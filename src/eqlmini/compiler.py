@@ -102,7 +102,6 @@ _ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%":
 _RUNTIME = {f"_{name}": getattr(runtime, name) for name in (
     "present", "any_number_in", "any_typed", "any_match", "any_in", "any_equal", "any_leaf",
     "not3", "and3", "or3", "match3", "in3", "in3_folded", "negate")}
-_RUNTIME["_contains_nested"] = values.contains_nested
 
 
 def _is_null(node: ast.Expr) -> bool:
@@ -307,9 +306,11 @@ class _Emitter:
             if _is_number(constant):
                 return self.number_in(node.left, [constant])
             if _plain_string(constant):
-                # A one-element list cannot hide the value in a nested list: skip that search.
-                return (f"(({name} in {value} or (len({value}) != 1 or {value}[0].__class__ is list) "
-                        f"and _contains_nested({value}, {name})) "
+                # Not in the list: it can only hide in a nested list. `"".join` proves in C
+                # that every item is text, or raises TypeError, and the predicate starts over
+                # on full getters (compile_condition), whose lists are flat.
+                nested = f" or ''.join({value}) is None" if self.inline else ""
+                return (f"(({name} in {value}{nested}) "
                         f"if ({value} := {self.read(node.left)}).__class__ is list else {value} == {name})")
             return f"_any_equal({name}, {self.read(node.left)})"
         if (isinstance(node, ast.In) and isinstance(node.left, ast.Field)

@@ -48,14 +48,6 @@ def _flatten(items: list[Any], out: list[Any]) -> list[Any]:
     return out
 
 
-def contains_nested(items: list[Any], value: Any) -> bool:
-    """Whether ``value`` sits in a list nested inside ``items`` (ES flattens arrays of arrays)."""
-    for item in items:
-        if item.__class__ is list and (value in item or contains_nested(item, value)):
-            return True
-    return False
-
-
 def to_text(value: Value) -> str | None:
     """A scalar as Elasticsearch would index it in a keyword field, i.e. Java's ``toString``:
     ``true``, ``42``, ``42.0``, ``1.0E7``, ``1.0E-4``. None for anything that is not a scalar."""
