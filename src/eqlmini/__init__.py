@@ -55,7 +55,8 @@ def compile(text: str, **options: Any) -> Query:  # noqa: A001 - the name is the
     Options (keyword only), as in Elasticsearch's EQL search API: ``timestamp_field``
     (default ``"@timestamp"``), ``tiebreaker_field`` (default None),
     ``event_category_field`` (default ``"event.category"``), ``size`` (default None: no
-    limit) and ``max_samples_per_key`` (default 1).
+    limit), ``max_samples_per_key`` (default 1) and ``field_types`` (field -> ``"date"`` or
+    ``"version"``, standing in for the index mapping; see docs/api.md).
     """
     search_options = SearchOptions(**options)
     tree = parse(text)
