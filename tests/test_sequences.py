@@ -24,7 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eqlmini.errors import EqlEventError
-from eqlmini.fields import values
+from eqlmini.fields import getter
 from eqlmini.ordering import join_key_order
 from eqlmini.samples import SampleMatcher
 from eqlmini.sequences import (
@@ -36,6 +36,7 @@ from eqlmini.sequences import (
     ordered,
     timestamp_millis,
 )
+from eqlmini.values import as_values
 
 EXAMPLES = int(os.environ.get("EQLMINI_EXAMPLES", "200"))
 QA = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "elasticsearch"
@@ -48,7 +49,7 @@ def keys_for(fields: tuple[str, ...]):
     def keys(event) -> list[tuple]:
         per_field = []
         for name in fields:
-            found = list(dict.fromkeys(values(event, name.lstrip("?"))))
+            found = list(dict.fromkeys(as_values(getter(name.lstrip("?"))(event))))
             if not found:
                 if not name.startswith("?"):
                     return []

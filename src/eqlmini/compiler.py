@@ -2,8 +2,8 @@
 
 A condition is compiled to the source of one Python function and ``exec``'d once. Every
 value taken from the query (strings, numbers, field getters, pattern matchers, functions)
-is handed to the generated code as an argument of a factory function, so it is referred to
-by a name the compiler made up (``c3``, ``g0``) and never spelled out in the source.
+is put in that function's own globals under a name the compiler made up (``c3``), so it is
+never spelled out in the source.
 
 Semantics (spec section 5): a *leaf* (comparison, ``:``, ``like``, ``regex``, ``in``, a bare
 boolean) is two-valued, "some value of its fields satisfies it"; missing, null and ``[]``

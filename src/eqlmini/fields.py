@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any, Callable
 
+from .values import SCALARS
+
 Event = Mapping[str, Any]
 Getter = Callable[[Event], Any]
 
-_MISSING = object()
-_SCALARS = frozenset({str, int, float, bool})
 
 
 def _collect(node: Any, splits: tuple, out: list[Any]) -> None:
@@ -45,13 +45,6 @@ def _split_table(parts: tuple[str, ...]) -> tuple:
     return tuple((".".join(parts[:i]), _split_table(parts[i:])) for i in range(1, len(parts) + 1))
 
 
-def _plain_list(value: list[Any]) -> bool:
-    for item in value:
-        if item.__class__ not in _SCALARS:
-            return False
-    return True
-
-
 @lru_cache(maxsize=4096)
 def getter(name: str) -> Getter:
     """A function that reads field ``name`` from an event (see the module docstring).
@@ -71,24 +64,23 @@ def getter(name: str) -> Getter:
         return found[0] if len(found) == 1 else found
 
     def finish(value: Any, event: Event) -> Any:
-        if value.__class__ in _SCALARS or value is None:
+        if value.__class__ in SCALARS or value is None:
             return value
-        if value.__class__ is list and value and _plain_list(value):
+        if value.__class__ is list and value and all(item.__class__ in SCALARS for item in value):
             return value
         return slow(event)
 
     if len(parts) == 1:
         def get_one(event: Event) -> Any:
             value = event.get(name)
-            return value if value.__class__ in _SCALARS else finish(value, event)
+            return value if value.__class__ in SCALARS else finish(value, event)
         return get_one
 
     # Keys that would hold part of the path as one dotted key, per dict level: if any is
     # present, Elasticsearch merges its values in, so only the full walk is right.
     first, rest = parts[0], parts[1:]
-    top_dotted = tuple(".".join(parts[:j]) for j in range(2, len(parts) + 1))
-    inner = tuple((part, tuple(".".join(rest[i:j]) for j in range(i + 2, len(rest) + 1)))
-                  for i, part in enumerate(rest))
+    keys = dotted_keys(parts)
+    top_dotted, inner = keys[0], tuple(zip(rest, keys[1:]))
 
     if len(parts) == 2:
         second = parts[1]
@@ -98,7 +90,7 @@ def getter(name: str) -> Getter:
             node = event.get(first)
             if node.__class__ is dict and dotted not in event:
                 value = node.get(second)
-                return value if value.__class__ in _SCALARS else finish(value, event)
+                return value if value.__class__ in SCALARS else finish(value, event)
             if node is None and dotted not in event:
                 return None
             return slow(event)
@@ -125,7 +117,7 @@ def getter(name: str) -> Getter:
                     break
             else:
                 return None  # the path ends on an object, which holds no value
-            return node if node.__class__ in _SCALARS else finish(node, event)
+            return node if node.__class__ in SCALARS else finish(node, event)
         return slow(event)
     return get_many
 
@@ -133,11 +125,3 @@ def getter(name: str) -> Getter:
 def dotted_keys(parts: tuple[str, ...]) -> list[tuple[str, ...]]:
     """Per dict level along ``parts``, the dotted keys that would hold part of the path there."""
     return [tuple(".".join(parts[i:j]) for j in range(i + 2, len(parts) + 1)) for i in range(len(parts))]
-
-
-def values(event: Event, name: str) -> list[Any]:
-    """All values of field ``name`` in ``event`` as a list (empty when missing)."""
-    value = getter(name)(event)
-    if value is None:
-        return []
-    return value if value.__class__ is list else [value]

@@ -177,17 +177,6 @@ def compare(a: Value, b: Value) -> int | None:
         return None
 
 
-def sort_key(value: Value) -> tuple[int, Any]:
-    """A total order over mixed scalars (null first, then booleans, numbers, strings)."""
-    if value is None:
-        return (0, 0)
-    if value.__class__ is bool:
-        return (1, value)
-    if _is_number(value):
-        return (2, value)
-    return (3, str(value))
-
-
 def date_key(value: Value) -> int | float | None:
     """A value of a date field as epoch milliseconds (numbers as they are), or None."""
     if value.__class__ is str:
