@@ -277,6 +277,15 @@ def children(node: Expr) -> tuple[Expr, ...]:
     return node.terms
 
 
+def fields_of(node: Expr) -> list[Field]:
+    """The distinct fields an expression reads, by name, in order of first appearance."""
+    seen: dict[str, Field] = {}
+    for child in walk(node):
+        if isinstance(child, Field):
+            seen.setdefault(child.name, child)
+    return list(seen.values())
+
+
 def walk(node: Expr) -> Iterator[Expr]:
     """Every node of an expression, parents before children, left to right."""
     yield node
@@ -432,14 +441,16 @@ class Query:
         for pipe in self.pipes:
             yield from pipe.args
 
+    def event_queries(self) -> tuple[EventQuery, ...]:
+        """The event filters: the query itself, or the filter of every stage."""
+        if isinstance(self.body, EventQuery):
+            return (self.body,)
+        return tuple(stage.query for stage in self.stages())
+
     def fields(self) -> tuple[str, ...]:
         """Names of the fields the query reads, in order of first appearance."""
-        seen: dict[str, None] = {}
-        for expr in self.expressions():
-            for node in walk(expr):
-                if isinstance(node, Field):
-                    seen.setdefault(node.name, None)
-        return tuple(seen)
+        names = (field.name for expr in self.expressions() for field in fields_of(expr))
+        return tuple(dict.fromkeys(names))
 
     def __str__(self) -> str:
         return "\n".join([str(self.body), *map(str, self.pipes)])

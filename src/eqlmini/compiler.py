@@ -204,7 +204,7 @@ class _Emitter:
 
     # ------------------------------------------------------------------ two-valued conditions
     def condition(self, node: ast.Expr) -> str:
-        if not _fields_of(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
+        if not ast.fields_of(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
             return "True" if self.constant(node) is True else "False"
         if isinstance(node, (ast.And, ast.Or)):
             return "(" + f" {'and' if isinstance(node, ast.And) else 'or'} ".join(self.chain(node.terms)) + ")"
@@ -235,9 +235,7 @@ class _Emitter:
             raise
 
     def _leaf(self, node: ast.Expr) -> str:
-        fields = _fields_of(node)
-        if not fields:
-            return "True" if self.constant(node) is True else "False"
+        fields = ast.fields_of(node)  # not empty: condition() folds constant leaves
         if isinstance(node, ast.Comparison) and node.op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
             other = node.right if _is_null(node.left) else node.left
             present = self.present(other)
@@ -257,7 +255,7 @@ class _Emitter:
         if isinstance(node, ast.Field):
             value = self.temporary()
             return f"(({value} := {self.read(node)}).__class__ in {self.const(values.SCALARS)} or _present({value}))"
-        fields = _fields_of(node)
+        fields = ast.fields_of(node)
         if not fields:
             return "False" if self.constant(node) is None else "True"
         function = self.scalar_function(node, fields)
@@ -418,14 +416,6 @@ class _Emitter:
 def _folding(call: ast.Call, function: functions.Function) -> Callable[..., Any]:
     return lambda *args: functions.evaluate(call, function, args)
 
-
-def _fields_of(node: ast.Expr) -> list[ast.Field]:
-    """The distinct fields an expression reads, in order (one variable per name)."""
-    seen: dict[str, ast.Field] = {}
-    for child in ast.walk(node):
-        if isinstance(child, ast.Field):
-            seen.setdefault(child.name, child)
-    return list(seen.values())
 
 
 

@@ -80,9 +80,7 @@ class Query:
     def fields(self) -> tuple[str, ...]:
         """The fields the query reads (the category field included when it tests one)."""
         names = list(self.tree.fields())
-        categories = [self.tree.body] if isinstance(self.tree.body, ast.EventQuery) else [
-            stage.query for stage in self.tree.stages()]
-        if any(query.category is not None for query in categories):
+        if any(query.category is not None for query in self.tree.event_queries()):
             names.append(self.options.event_category_field)
         return tuple(dict.fromkeys(names))
 

@@ -232,7 +232,7 @@ class RuleSet:
 
     def _build_index(self) -> None:
         stages = [(i, query, rule.query.options.event_category_field)
-                  for i, rule in enumerate(self.rules) for query in _event_queries(rule.query.tree)]
+                  for i, rule in enumerate(self.rules) for query in rule.query.tree.event_queries()]
         # A value many rules test for is a common one (event.type "start", host.os.type
         # "windows"): a term costs as many rules as test for its values.
         mentions: dict[tuple[str, str], int] = {}
@@ -265,12 +265,6 @@ class RuleSet:
 def _warn(position: int, error: EqlEventError) -> None:
     _log.warning("event %d (counting from 0): %s; only the rules that need no time order saw it",
                  position, error.message)
-
-
-def _event_queries(tree: ast.Query) -> list[ast.EventQuery]:
-    if isinstance(tree.body, ast.EventQuery):
-        return [tree.body]
-    return [stage.query for stage in tree.stages()]
 
 
 def _cheapest(condition: ast.Expr, cost: Callable[[_Term], Any]) -> _Term | None:

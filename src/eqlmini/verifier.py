@@ -41,7 +41,7 @@ def static_type(node: ast.Expr) -> str | None:
 
 def has_field(node: ast.Expr) -> bool:
     """Whether an expression reads any field (so it is not a constant)."""
-    return any(isinstance(n, ast.Field) for n in ast.walk(node))
+    return bool(ast.fields_of(node))
 
 
 def verify(query: ast.Query) -> ast.Query:
@@ -54,18 +54,11 @@ def verify(query: ast.Query) -> ast.Query:
     for expr in query.expressions():
         for node in ast.walk(expr):
             _check_node(node)
-    for condition in _conditions(query):
-        _check_condition(condition)
+    for event_query in query.event_queries():
+        _check_condition(event_query.where)
     for pipe in query.pipes:
         _check_pipe(pipe)
     return query
-
-
-def _conditions(query: ast.Query) -> Iterable[ast.Expr]:
-    if isinstance(query.body, ast.EventQuery):
-        yield query.body.where
-    for stage in query.stages():
-        yield stage.query.where
 
 
 # ------------------------------------------------------------------ expressions
