@@ -102,6 +102,7 @@ _ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%":
 _RUNTIME = {f"_{name}": getattr(runtime, name) for name in (
     "present", "any_number_in", "any_typed", "any_match", "any_in", "any_equal", "any_leaf",
     "not3", "and3", "or3", "match3", "in3", "in3_folded", "negate")}
+_RUNTIME.update(_NOTHING=_NOTHING, _SCALARS=values.SCALARS, _NUMBERS=runtime.NUMBERS, _fold=patterns.fold)
 
 
 def _is_null(node: ast.Expr) -> bool:
@@ -163,7 +164,6 @@ class _Emitter:
             return f"{self.getter(field)}(e)"
         parts = tuple(field.name.split("."))
         keys = dotted_keys(parts)  # per object level along the path, the dotted keys to rule out
-        nothing = self.const(_NOTHING)
         tests = []
         node = "e"
         for depth in range(1, len(parts)):
@@ -173,16 +173,16 @@ class _Emitter:
                 node = self.shared.get(part) or self.fresh.get(part) or ""
                 if not node:
                     node = self.fresh[part] = self.temporary()
-                    tests.append(f"({node} := e.get({self.const(part)}) or {nothing})")
+                    tests.append(f"({node} := e.get({self.const(part)}) or _NOTHING)")
                 tests.extend(f"{self.const(key)} not in e" for key in keys[0])
                 tests.extend(f"{self.const(key)} not in {node}" for key in keys[1])
             elif keys[depth]:
                 child, node = node, self.temporary()
                 tests.append(f"{self.const(keys[depth][0])} not in ({node} := ({child}.get({self.const(part)}) "
-                             f"or {nothing}))")
+                             f"or _NOTHING))")
                 tests.extend(f"{self.const(key)} not in {node}" for key in keys[depth][1:])
             else:
-                node = f"({node}.get({self.const(part)}) or {nothing})"
+                node = f"({node}.get({self.const(part)}) or _NOTHING)"
         last = f"{node}.get({self.const(parts[-1])})"
         if not tests:
             return last
@@ -254,7 +254,7 @@ class _Emitter:
         """Whether an expression has a non-null value (``x != null``)."""
         if isinstance(node, ast.Field):
             value = self.temporary()
-            return f"(({value} := {self.read(node)}).__class__ in {self.const(values.SCALARS)} or _present({value}))"
+            return f"(({value} := {self.read(node)}).__class__ in _SCALARS or _present({value}))"
         fields = ast.fields_of(node)
         if not fields:
             return "False" if self.constant(node) is None else "True"
@@ -338,7 +338,7 @@ class _Emitter:
         and a word-final sigma. Against ASCII texts only the former can change the answer,
         and only if some text has an ``i`` for the İ to fold to.
         """
-        fold = self.const(patterns.fold)
+        fold = "_fold"
         members = self.const(texts)
         if all(text.isascii() for text in texts):
             if not any("i" in text for text in texts):
@@ -352,7 +352,7 @@ class _Emitter:
         """Some value of the field equals one of the numbers (a numeric string counts)."""
         members = self.const(frozenset(numbers))
         value = self.temporary()
-        return (f"({value} in {members} if ({value} := {self.read(field)}).__class__ in {self.const(runtime.NUMBERS)} "
+        return (f"({value} in {members} if ({value} := {self.read(field)}).__class__ in _NUMBERS "
                 f"else _any_number_in({members}, {value}))")
 
     def matcher(self, node: ast.Match) -> Callable[[str], bool]:

@@ -50,7 +50,7 @@ def parse(text: str) -> ast.Query:
         raise TypeError(f"EQL query must be a str, not {type(text).__name__}")
     try:
         tree = _lark().parse(blank_comments(text))
-        return _ToAst().transform(tree)
+        return _TO_AST.transform(tree)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
     except VisitError as exc:
@@ -402,3 +402,6 @@ class _Until:
 
     def __init__(self, stage: ast.Stage) -> None:
         self.stage = stage
+
+
+_TO_AST = _ToAst()

@@ -59,7 +59,7 @@ def any_equal(constant: Any, raw: Any) -> bool:
 
 def any_leaf(leaf: Callable[..., Any], *raws: Any) -> bool:
     """True if the leaf is true for some combination of the fields' values (null if absent)."""
-    choices = [list(values.as_values(raw)) or [None] for raw in raws]
+    choices = [values.as_values(raw) or (None,) for raw in raws]
     return any(leaf(*combination) is True for combination in itertools.product(*choices))
 
 
