@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Iterator, Union
 
 from .errors import Span
@@ -320,7 +321,7 @@ class MaxSpan:
     unit: str
     span: Span | None = _span()
 
-    UNIT_MILLIS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+    UNIT_MILLIS = MappingProxyType({"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000})
 
     @property
     def millis(self) -> int:

@@ -17,8 +17,8 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from .errors import EqlEventError
-from .values import DECIMAL, INTEGER, parse_date
 from .values import EPOCH_DAY as _EPOCH_DAY
+from .values import parse_number
 
 Event = Mapping[str, Any]
 
@@ -60,15 +60,10 @@ def timestamp_millis(value: Any) -> int | float:
 
 @lru_cache(maxsize=1024)  # a stream repeats timestamps; every stage of every rule reads them
 def _parse_string(text: str) -> int | float:
-    stripped = text.strip()
-    if INTEGER.match(stripped):
-        return int(stripped)
-    if DECIMAL.match(stripped):
-        return timestamp_millis(float(stripped))
-    millis = parse_date(stripped)
+    millis = parse_number(text.strip())  # epoch milliseconds, or an ISO-8601 date
     if millis is None:
         raise EqlEventError(f"timestamp {text!r} is neither epoch milliseconds nor a valid ISO-8601 date")
-    return millis
+    return timestamp_millis(millis)
 
 
 class EventOrder:

@@ -294,7 +294,7 @@ class SequenceMatcher:
         trackers = self._tracker_expiry
         while trackers and now - trackers[0][0] > maxspan:
             # An ![...] time older than maxspan can no longer drop any candidate (spec §10).
-            ts, tracker, key = trackers.popleft()
+            _, tracker, key = trackers.popleft()
             entry = tracker.get(key)
             if entry is not None and now - entry[0] > maxspan:
                 del tracker[key]

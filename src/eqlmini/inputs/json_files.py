@@ -24,7 +24,6 @@ so later stages can report against it.
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
 import re
@@ -33,6 +32,9 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from .report import ReadReport
+
+# What a damaged or truncated stream raises while it is read (gzip.BadGzipFile is an OSError).
+STREAM_ERRORS = (EOFError, OSError, zlib.error)
 
 __all__ = ["read_json"]
 
@@ -43,7 +45,6 @@ _NEWLINE = re.compile(rb"\r\n?|\n")
 # (a string also ends at a line break, which JSON does not allow inside one).
 _TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"?|[{}\[\],]')
 _VALUE_START = frozenset('{["-0123456789tfn')
-_STREAM_ERRORS = (EOFError, gzip.BadGzipFile, zlib.error, OSError)
 
 
 def read_json(stream: BinaryIO, source: str, report: ReadReport,
@@ -72,7 +73,7 @@ def _lines(stream: BinaryIO, source: str, report: ReadReport) -> Iterator[tuple[
     while True:
         try:
             chunk = stream.read1(_CHUNK)     # one read: data before a fault is not lost
-        except _STREAM_ERRORS as exc:
+        except STREAM_ERRORS as exc:
             if carry or any(pieces):         # the part decompressed before the fault
                 number += 1
                 yield number, b"".join(pieces)

@@ -17,14 +17,13 @@ import gzip
 import io
 import os
 import sys
-import zlib
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from ..errors import EqlEventError
 from .ecs import evtx_to_ecs, is_evtx_record
 from .evtx_files import EVTX_MAGIC, read_evtx
-from .json_files import read_json
+from .json_files import STREAM_ERRORS, read_json
 from .report import ReadReport
 
 __all__ = ["FORMATS", "read_events", "read_file"]
@@ -33,7 +32,6 @@ FORMATS = ("ndjson", "json", "evtx")
 # "auto-json": NDJSON, an array or concatenated objects, decided by json_files.
 _EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "auto-json", ".evtx": "evtx"}
 _GZIP_MAGIC = b"\x1f\x8b"
-_STREAM_ERRORS = (EOFError, OSError, zlib.error)     # gzip.BadGzipFile is an OSError
 
 Source = str | os.PathLike
 
@@ -88,7 +86,7 @@ def _read_one(path: Source, report: ReadReport, format: str | None) -> Iterator[
         if fmt == "evtx":
             try:
                 records = read_evtx(_evtx_input(path, raw, stream), name, report)
-            except _STREAM_ERRORS as exc:
+            except STREAM_ERRORS as exc:
                 report.add(name, "file", f"compressed data is damaged or truncated ({exc})")
                 return
         else:
@@ -121,7 +119,7 @@ def _open_stream(raw: BinaryIO, name: str,
             return buffered, head
         stream = gzip.GzipFile(fileobj=buffered, mode="rb")     # has peek() and read1()
         return stream, stream.peek(16)[:16]
-    except _STREAM_ERRORS as exc:
+    except STREAM_ERRORS as exc:
         report.add(name, "file", f"cannot read: {exc}")
         return None, b""
 
