@@ -15,6 +15,7 @@ NUMBERS = frozenset({int, float})
 
 
 def any_match(matcher: Callable[[str], bool], raw: Any) -> bool:
+    """Some value of the field, as text, matches the pattern matcher."""
     for value in values.as_values(raw):
         text = values.to_text(value)
         if text is not None and matcher(text):
@@ -23,6 +24,7 @@ def any_match(matcher: Callable[[str], bool], raw: Any) -> bool:
 
 
 def any_number_in(members: frozenset, raw: Any) -> bool:
+    """Some value of the field equals one of the numbers (numeric text counts, booleans never)."""
     for value in values.as_values(raw):
         if value.__class__ is str:
             value = values.parse_number(value)
@@ -43,10 +45,12 @@ def any_typed(compare: Callable[[Any, Any], Any], key: Callable[[Any], Any], lit
 
 
 def present(raw: Any) -> bool:
+    """The field holds at least one value (not missing, null or only nulls)."""
     return bool(values.as_values(raw))
 
 
 def any_in(members: frozenset, raw: Any, fold: Callable[[str], str] | None) -> bool:
+    """Some text value of the field is one of ``members`` (folded first when ``fold`` is given)."""
     for value in values.as_values(raw):
         if value.__class__ is str and (fold(value) if fold else value) in members:
             return True
@@ -54,6 +58,7 @@ def any_in(members: frozenset, raw: Any, fold: Callable[[str], str] | None) -> b
 
 
 def any_equal(constant: Any, raw: Any) -> bool:
+    """Some value of the field equals ``constant`` in Elasticsearch's terms."""
     return any(values.equals(value, constant) for value in values.as_values(raw))
 
 
@@ -64,26 +69,31 @@ def any_leaf(leaf: Callable[..., Any], *raws: Any) -> bool:
 
 
 def not3(value: Any) -> Any:
+    """Three-valued ``not``: null stays null."""
     return None if value is None else not value
 
 
 def and3(*operands: Any) -> Any:
+    """Three-valued ``and``: false wins, then null."""
     if any(operand is False for operand in operands):
         return False
     return None if any(operand is None for operand in operands) else True
 
 
 def or3(*operands: Any) -> Any:
+    """Three-valued ``or``: true wins, then null."""
     if any(operand is True for operand in operands):
         return True
     return None if any(operand is None for operand in operands) else False
 
 
 def ne3(a: Any, b: Any) -> Any:
+    """Three-valued ``!=``."""
     return not3(values.equals(a, b))
 
 
 def eq_optional(a: Any, b: Any) -> Any:
+    """``==`` with an optional field: null on either side means IsNull of the other."""
     # An unmapped ?field is the null literal in Elasticsearch, and `x == null` is IsNull(x).
     if a is None or b is None:
         return a is None and b is None
@@ -91,10 +101,12 @@ def eq_optional(a: Any, b: Any) -> Any:
 
 
 def ne_optional(a: Any, b: Any) -> Any:
+    """``!=`` with an optional field (the negation of ``eq_optional``)."""
     return not eq_optional(a, b)
 
 
 def ordering(test: Callable[[int], bool]) -> Callable[[Any, Any], Any]:
+    """A three-valued comparison from a test on the order (-1, 0, 1)."""
     def compare(a: Any, b: Any) -> Any:
         order = values.compare(a, b)
         return None if order is None else test(order)
@@ -102,11 +114,13 @@ def ordering(test: Callable[[int], bool]) -> Callable[[Any, Any], Any]:
 
 
 def match3(matcher: Callable[[str], bool], value: Any) -> Any:
+    """Three-valued pattern match of one value (null when it has no text form)."""
     text = values.to_text(value)
     return None if text is None else matcher(text)
 
 
 def in3(value: Any, *items: Any) -> Any:
+    """Three-valued ``value in (items)``."""
     if value is None:
         return None
     results = [values.equals(value, item) for item in items]
@@ -114,6 +128,7 @@ def in3(value: Any, *items: Any) -> Any:
 
 
 def in3_folded(value: Any, *items: Any) -> Any:
+    """Three-valued ``value in~ (items)``: text compared after case folding."""
     if value is None:
         return None
     folded = patterns.fold(value) if value.__class__ is str else value
@@ -121,6 +136,7 @@ def in3_folded(value: Any, *items: Any) -> Any:
 
 
 def negate(value: Any) -> Any:
+    """Unary minus for numbers; null for anything else."""
     return -value if value.__class__ in NUMBERS else None  # only numbers negate
 
 
