@@ -142,8 +142,8 @@ def _process_and_source(data: dict, fields: dict) -> set[str]:
 def _executable(fields: dict, prefix: str, path: object) -> None:
     if _text(path):
         fields[f"{prefix}.executable"] = path
-        if windows_basename(path):
-            fields[f"{prefix}.name"] = windows_basename(path)
+        if name := windows_basename(path):
+            fields[f"{prefix}.name"] = name
 
 
 def _user(fields: dict, prefix: str, data: dict, who: str, related: list[str]) -> None:

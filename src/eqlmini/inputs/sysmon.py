@@ -86,15 +86,15 @@ def map_sysmon(code: str, data: dict, winlog: dict) -> tuple[dict, dict]:
             fields["event.category"] = list(categories)
         fields["event.type"] = list(types)
         fields["event.action"] = action
-    if isinstance(data.get("UtcTime"), str) and iso_timestamp(data["UtcTime"]):
-        fields["@timestamp"] = iso_timestamp(data["UtcTime"])   # winlogbeat's choice
+    if isinstance(data.get("UtcTime"), str) and (timestamp := iso_timestamp(data["UtcTime"])):
+        fields["@timestamp"] = timestamp   # winlogbeat's choice
 
     for name, target in _STRINGS.items():
         if isinstance(data.get(name), str):
             fields[target] = data[name]
     for name, target in _INTEGERS.items():
-        if parse_int(data.get(name)) is not None:
-            fields[target] = parse_int(data[name])
+        if (number := parse_int(data.get(name))) is not None:
+            fields[target] = number
     pe = "file.pe" if code == "7" else "process.pe"
     if isinstance(data.get("OriginalFileName"), str):
         fields[f"{pe}.original_file_name"] = data["OriginalFileName"]
@@ -134,8 +134,8 @@ def _hashes(code: str, text: object, fields: dict) -> None:
 def _process_names_and_args(fields: dict) -> None:
     for prefix in ("process", "process.parent"):
         executable = fields.get(f"{prefix}.executable")
-        if executable and windows_basename(executable):
-            fields[f"{prefix}.name"] = windows_basename(executable)
+        if executable and (name := windows_basename(executable)):
+            fields[f"{prefix}.name"] = name
         command_line = fields.get(f"{prefix}.command_line")
         if command_line and command_line.strip():
             args = split_command_line(command_line)
