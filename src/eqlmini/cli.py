@@ -25,7 +25,6 @@ from . import compile as compile_query
 from .errors import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError
 from .fields import getter
 from .inputs import FORMATS, ReadReport, read_events
-from .ordering import EventOrder
 from .output import Progress, Writer, alert_record, event_detail, rule_record
 from .query import Query
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules, rule_files
@@ -288,8 +287,7 @@ class _Reading:
 
 def _in_time(query: Query, reading: _Reading) -> list[dict]:
     """The events that have a place in time for ``query``; the others are reported."""
-    tiebreaker = query.options.tiebreaker_field
-    key = EventOrder(getter(query.options.timestamp_field), getter(tiebreaker) if tiebreaker else None).key
+    key = query.order().key
     kept = []
     for position, event in enumerate(reading.all()):
         try:

@@ -113,7 +113,7 @@ class Query:
         """
         matcher = self.matcher()
         if self.kind != "sample":
-            events = sequences.ordered(events, self._order(), assume_sorted=assume_sorted)
+            events = sequences.ordered(events, self.order(), assume_sorted=assume_sorted)
         for event in events:
             yield from matcher.push(event)
             if matcher.done:  # a head limit is full: stop reading, but let tails flush
@@ -134,13 +134,14 @@ class Query:
             return StreamMatcher(lambda event: [Result((event,), ())] if match(event) else [], list, limits)
         body = self.tree.body
         if isinstance(body, ast.Sequence):
-            engine = SequenceMatcher(self._stages, until=self._until, order=self._order(),
+            engine = SequenceMatcher(self._stages, until=self._until, order=self.order(),
                                      maxspan_ms=body.maxspan.millis if body.maxspan else None)
             return StreamMatcher(engine.push, engine.close, limits)
         sampler = SampleMatcher(self._stages, max_samples_per_key=self.options.max_samples_per_key)
         return StreamMatcher(lambda event: sampler.push(event) or [], sampler.close, limits)
 
-    def _order(self) -> EventOrder:
+    def order(self) -> EventOrder:
+        """How this query orders events: by its timestamp field, then its tiebreaker."""
         tiebreaker = self.options.tiebreaker_field
         return EventOrder(getter(self.options.timestamp_field), getter(tiebreaker) if tiebreaker else None)
 

@@ -29,7 +29,6 @@ from typing import Any
 from . import ast
 from .errors import EqlError, EqlEventError
 from .fields import getter
-from .ordering import EventOrder
 from .patterns import fold
 from .rules import Rule
 from .sequences import MissingEvent
@@ -114,17 +113,14 @@ class RuleSet:
     def __init__(self, rules: Iterable[Rule]) -> None:
         self.rules: tuple[Rule, ...] = tuple(rules)
         # Sequences, and pipes of event queries, depend on the order of the events.
-        orders = {(r.query.options.timestamp_field, r.query.options.tiebreaker_field) for r in self.rules
-                  if r.query.kind == "sequence" or r.query.kind == "event" and r.query.tree.pipes}
+        self._timed = frozenset(i for i, r in enumerate(self.rules)
+                                if r.query.kind == "sequence" or (r.query.kind == "event" and r.query.tree.pipes))
+        orders = {(self.rules[i].query.options.timestamp_field, self.rules[i].query.options.tiebreaker_field)
+                  for i in self._timed}
         if len(orders) > 1:
             raise EqlError("the rules of a RuleSet that need events in time order (sequences, pipes) "
                            "must share timestamp_field and tiebreaker_field")
-        self._order = None
-        self._timed = frozenset(i for i, r in enumerate(self.rules)  # rules that need events in time order
-                                if r.query.kind == "sequence" or r.query.kind == "event" and r.query.tree.pipes)
-        if orders:
-            timestamp, tiebreaker = orders.pop()
-            self._order = EventOrder(getter(timestamp), getter(tiebreaker) if tiebreaker else None)
+        self._order = self.rules[min(self._timed)].query.order() if self._timed else None
         self._timestamps = tuple(getter(rule.query.options.timestamp_field) for rule in self.rules)
         # An event rule is called on each event; any other (and one with pipes) gets a matcher.
         self._predicates: tuple[Callable[[Event], bool] | None, ...] = tuple(
