@@ -19,6 +19,11 @@ class Span:
         """A span that covers one character."""
         return cls(line, column, line, column + 1)
 
+    @classmethod
+    def at(cls, text: str, index: int) -> "Span":
+        """The one-character span at offset ``index`` of ``text``."""
+        return cls.point(text.count("\n", 0, index) + 1, index - text.rfind("\n", 0, index))
+
 
 class EqlError(ValueError):
     """Base class of every error eqlmini raises for a bad query, rule or event.

@@ -98,7 +98,9 @@ def blank_comments(text: str) -> str:
             position = end
             continue
         elif text.startswith("/*", position):
-            end = _comment_end(text, position)
+            end = comment_end(text, position)
+            if end is None:
+                raise EqlSyntaxError("unterminated comment: no closing */", Span.at(text, position), text)
             out.append("".join(c if c in "\r\n" else " " for c in text[position:end]))
             position = end
             continue
@@ -109,22 +111,21 @@ def blank_comments(text: str) -> str:
     return "".join(out)
 
 
-def _comment_end(text: str, start: int) -> int:
-    """Where the block comment opened at ``start`` ends (after its ``*/``), nesting counted."""
-    depth, position = 0, start
-    while position < len(text) - 1:
-        pair = text[position:position + 2]
-        if pair == "/*":
-            depth, position = depth + 1, position + 2
-        elif pair == "*/":
-            depth, position = depth - 1, position + 2
-            if depth == 0:
-                return position
-        else:
-            position += 1
-    line = text.count("\n", 0, start) + 1
-    column = start - (text.rfind("\n", 0, start) + 1) + 1
-    raise EqlSyntaxError("unterminated comment: no closing */", Span.point(line, column), text)
+_COMMENT_MARK = re.compile(r"/\*|\*/")
+
+
+def comment_end(text: str, start: int) -> int | None:
+    """Just past the ``*/`` that closes the block comment opened at ``start``, or None.
+
+    Block comments nest, as in Elasticsearch's lexer: every ``/*`` inside, even in quotes,
+    needs its own ``*/``.
+    """
+    depth = 0
+    for mark in _COMMENT_MARK.finditer(text, start):
+        depth += 1 if mark.group() == "/*" else -1
+        if depth == 0:
+            return mark.end()
+    return None
 
 
 def _too_deep() -> EqlSyntaxError:

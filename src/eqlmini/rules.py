@@ -24,6 +24,7 @@ from typing import Any
 
 from .attack import AttackItem, Technique, Threat, threats_from_toml, threats_to_toml
 from .errors import EqlError, Span
+from .parser import comment_end
 from .query import Query
 from .rule_toml import dumps
 
@@ -274,7 +275,6 @@ def bundled_rules() -> list[Rule]:
 
 _RULE_TABLE = re.compile(r"^[ \t]*\[[ \t]*rule[ \t]*\]", re.MULTILINE)
 _TOML_POSITION = re.compile(r"(.*) \(at line (\d+), column (\d+)\)\Z", re.DOTALL)
-_COMMENT_MARK = re.compile(r"/\*|\*/")
 _TOML_QUERY = re.compile(r"^[ \t]*query[ \t]*=[ \t]*(?:'''|\"\"\"|'|\")(?:\r?\n)?", re.MULTILINE)
 
 # A reader returns: the [rule] table (query included), the file's other tables, where to
@@ -305,7 +305,7 @@ def _read_eql(source: str, path: Path) -> _Read:
         query_at = _skip_space(source, end + 2)
     if query_at >= len(source):
         raise RuleError(f"{path}: no query after the rule header",
-                        Span.point(*_line_column(source, len(source))), source)
+                        Span.at(source, len(source)), source)
     if "query" in table:
         raise _at_key(RuleError("the query follows the header: remove `query` from it", key="query"),
                       path, source, header_at)
@@ -321,21 +321,15 @@ def _header_end(source: str, start: int, path: Path) -> int:
     Block comments nest in EQL, as in Elasticsearch's lexer: a ``/*`` inside the header,
     even in a TOML string, opens a comment of its own that the next ``*/`` closes.
     """
-    depth, nested = 0, None  # nested: the last /* opened directly inside the header
-    for mark in _COMMENT_MARK.finditer(source, start):
-        if mark.group() == "/*":
-            depth += 1
-            nested = mark.start() if depth == 2 else nested
-            continue
-        depth -= 1
-        if depth == 0:
-            return mark.start()
-    if nested is not None:
+    end = comment_end(source, start)
+    if end is not None:
+        return end - 2
+    nested = source.find("/*", start + 2)
+    if nested >= 0:
         raise RuleError(f"{path}: unterminated rule header: this /* opens a nested comment (EQL block comments "
                         "nest), which the header's */ closes; in a TOML string write it /\\u002A",
-                        Span.point(*_line_column(source, nested)), source)
-    raise RuleError(f"{path}: unterminated rule header: no closing */",
-                    Span.point(*_line_column(source, start)), source)
+                        Span.at(source, nested), source)
+    raise RuleError(f"{path}: unterminated rule header: no closing */", Span.at(source, start), source)
 
 
 def _has_rule_table(file: Path) -> bool:
@@ -354,7 +348,7 @@ def _parse_toml(source: str, start: int, end: int, path: Path, what: str) -> dic
         if found is None:  # "... (at end of document)"
             message = str(error).removesuffix(" (at end of document)")
             raise RuleError(f"{path}: malformed {what}: {message}",
-                            Span.point(*_line_column(source, end)), source) from None
+                            Span.at(source, end), source) from None
         problem = RuleError(f"malformed {what}: {found.group(1)}", Span.point(int(found.group(2)), int(found.group(3))))
         raise _moved(problem, path, source, start) from None
 
@@ -365,16 +359,13 @@ def _skip_space(source: str, index: int) -> int:
     return index
 
 
-def _line_column(source: str, index: int) -> tuple[int, int]:
-    return source.count("\n", 0, index) + 1, index - source.rfind("\n", 0, index)
-
-
 def _moved(error: EqlError, path: Path, source: str, offset: int | None) -> EqlError:
     """The same error about ``path``, its span (relative to ``source[offset:]``) made absolute;
     ``offset`` None: the place is unknown."""
     span = None
     if error.span is not None and offset is not None:
-        line, column = _line_column(source, offset)
+        at = Span.at(source, offset)
+        line, column = at.line, at.column
 
         def shift(at_line: int | None, at_column: int | None) -> tuple[int | None, int | None]:
             if at_line is None or at_column is None:
@@ -397,5 +388,5 @@ def _at_key(error: RuleError, path: Path, source: str, start: int) -> EqlError:
         found = pattern.search(source, start)
     if found is None:
         return _moved(error, path, source, None)
-    error.span = Span.point(*_line_column(source, _skip_space(source, found.start())))
+    error.span = Span.at(source, _skip_space(source, found.start()))
     return _moved(error, path, source, 0)
