@@ -25,6 +25,7 @@ from . import compile as compile_query
 from .errors import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError
 from .fields import getter
 from .inputs import FORMATS, ReadReport, read_events
+from .options import SearchOptions
 from .output import Progress, Writer, alert_record, event_detail, rule_record
 from .query import Query
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules, rule_files
@@ -112,9 +113,11 @@ def _parser() -> argparse.ArgumentParser:
     search = command("search", _search, "run one EQL query over events and print what it finds")
     search.add_argument("query", metavar="QUERY", help="the EQL query")
     inputs(search)
-    search.add_argument("--timestamp-field", default="@timestamp", help="default: @timestamp")
+    search.add_argument("--timestamp-field", default=SearchOptions.timestamp_field,
+                        help=f"default: {SearchOptions.timestamp_field}")
     search.add_argument("--tiebreaker-field", help="orders events with the same timestamp")
-    search.add_argument("--event-category-field", default="event.category", help="default: event.category")
+    search.add_argument("--event-category-field", default=SearchOptions.event_category_field,
+                        help=f"default: {SearchOptions.event_category_field}")
     search.add_argument("--size", type=_count, help="stop after this many results (0 or more)")
     scan = command("scan", _scan, "run rules over events and print their alerts")
     scan.add_argument("--rules", action="append", metavar="PATH",

@@ -16,33 +16,24 @@ fields). ``x == null`` and ``x != null`` test presence.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from . import ast, functions, patterns, runtime, values
 from .errors import EqlError, EqlEventError, EqlSemanticError
 from .fields import dotted_keys, getter
+from .options import SearchOptions
 
 Event = Mapping[str, Any]
 Predicate = Callable[[Event], bool]
 
 
-@dataclass(frozen=True)
-class Options:
-    """Compile options that change what a predicate means (from ``eqlmini.compile``)."""
-
-    event_category_field: str = "event.category"
-    timestamp_field: str = "@timestamp"
-    field_types: tuple[tuple[str, str], ...] = ()  # (field, "date" | "version")
-
-
-def compile_event_query(query: ast.EventQuery, options: Options) -> Predicate:
+def compile_event_query(query: ast.EventQuery, options: SearchOptions) -> Predicate:
     """A predicate for ``category where condition`` (the category test included)."""
     condition: ast.Expr = query.where
     if query.category is not None:
         category = ast.Comparison("==", ast.Field(options.event_category_field), ast.Literal(query.category))
         condition = ast.And((category, condition))
-    field_types = {options.timestamp_field: "date", **dict(options.field_types)}
+    field_types = {options.timestamp_field: "date", **options.field_types}
     return compile_condition(condition, field_types)
 
 

@@ -6,35 +6,15 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from . import ast, compiler, sequences, values
+from . import ast, compiler, sequences
 from .errors import EqlError
 from .fields import getter
+from .options import SearchOptions
 from .samples import SampleMatcher
 from .sequences import EventOrder, Result, SequenceMatcher, StageSpec
 from .stream import StreamMatcher
 
 Event = Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    """The options of Elasticsearch's EQL search API that eqlmini honours."""
-
-    timestamp_field: str = "@timestamp"
-    tiebreaker_field: str | None = None
-    event_category_field: str = "event.category"
-    size: int | None = None
-    max_samples_per_key: int = 1
-    field_types: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        unknown = {kind for kind in self.field_types.values() if kind not in values.FIELD_TYPES}
-        if unknown:
-            raise ValueError(f"field_types: unknown type(s) {sorted(unknown)}; known: {sorted(values.FIELD_TYPES)}")
-        if self.size is not None and (not isinstance(self.size, int) or self.size < 0):
-            raise ValueError(f"size must be a non-negative integer or None, not {self.size!r}")
-        if not isinstance(self.max_samples_per_key, int) or self.max_samples_per_key < 1:
-            raise ValueError(f"max_samples_per_key must be a positive integer, not {self.max_samples_per_key!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,16 +34,13 @@ class Query:
     @classmethod
     def build(cls, text: str, tree: ast.Query, options: SearchOptions) -> "Query":
         """Compile a verified tree once: the event predicate, or every stage's filter and keys."""
-        compile_options = compiler.Options(event_category_field=options.event_category_field,
-                                           timestamp_field=options.timestamp_field,
-                                           field_types=tuple(options.field_types.items()))
         body = tree.body
         if isinstance(body, ast.EventQuery):
-            return cls(text, tree, options, compiler.compile_event_query(body, compile_options))
-        stages = _stage_specs(body.stages, body.by, compile_options)
+            return cls(text, tree, options, compiler.compile_event_query(body, options))
+        stages = _stage_specs(body.stages, body.by, options)
         until = None
         if isinstance(body, ast.Sequence) and body.until is not None:
-            until = _stage_specs((body.until,), body.by, compile_options)[0]
+            until = _stage_specs((body.until,), body.by, options)[0]
         return cls(text, tree, options, None, tuple(stages), until)
 
     def __post_init__(self) -> None:
@@ -147,7 +124,7 @@ class Query:
 
 
 def _stage_specs(stages: Iterable[ast.Stage], by: tuple[ast.Expr, ...],
-                 options: compiler.Options) -> list[StageSpec]:
+                 options: SearchOptions) -> list[StageSpec]:
     """One StageSpec per stage, a stage ``with runs=N`` repeated N times."""
     specs = []
     for stage in stages:

@@ -144,9 +144,9 @@ class Rule:
             set_(self, name, MappingProxyType(dict(getattr(self, name))))
         from . import compile as compile_query  # the package imports this module
 
-        set_(self, "query", compile_query(
-            self.text, event_category_field=self.event_category_override or "event.category",
-            tiebreaker_field=self.tiebreaker_field, timestamp_field=self.timestamp_field or "@timestamp"))
+        overrides = {"event_category_field": self.event_category_override,
+                     "tiebreaker_field": self.tiebreaker_field, "timestamp_field": self.timestamp_field}
+        set_(self, "query", compile_query(self.text, **{k: v for k, v in overrides.items() if v}))
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], *, metadata: Mapping[str, Any] | None = None,
