@@ -19,8 +19,9 @@ from .errors import (
     EqlUnsupportedError,
     Span,
 )
+from .options import SearchOptions
 from .parser import parse as _parse
-from .query import Query, SearchOptions
+from .query import Query
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules
 from .ruleset import Alert, RuleSet
 from .sequences import MissingEvent, Result
