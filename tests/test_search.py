@@ -108,3 +108,14 @@ def test_missing_event_placeholder_is_marked() -> None:
     (result, *_) = query.search(STREAM)
     placeholder = result.events[1]
     assert isinstance(placeholder, eqlmini.MissingEvent) and placeholder["missing"] is True
+
+
+def test_on_error_reports_events_without_a_place_in_time_and_goes_on() -> None:
+    broken = {"event": {"category": "process"}, "id": 99}  # no @timestamp
+    heard: list[tuple[int, int, str]] = []
+    query = eqlmini.compile(SEQUENCE)
+    results = query.search([STREAM[0], broken, *STREAM[1:]],
+                           on_error=lambda position, event, error: heard.append((position, event["id"], str(error))))
+    assert ids(results) == [[1, 2], [3, 4], [5, 6]]
+    assert [(position, event_id) for position, event_id, _ in heard] == [(1, 99)]
+    assert "timestamp" in heard[0][2]

@@ -27,7 +27,6 @@ from .fields import getter
 from .inputs import FORMATS, ReadReport, read_events
 from .options import SearchOptions
 from .output import Progress, Writer, alert_record, event_detail, rule_record
-from .query import Query
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules, rule_files
 from .ruleset import RuleSet
 from .sequences import MissingEvent, Result
@@ -145,7 +144,8 @@ def _search(args: argparse.Namespace) -> int:
     elif query.kind == "sample":  # samples ignore time
         results = query.search(reading.all())
     else:
-        results = query.search(_in_time(query, reading))
+        results = query.search(reading.all(), on_error=lambda position, _, error: reading.problem(
+            position, error, "left out: the query needs events in time order"))
     time, category = getter(query.options.timestamp_field), getter(query.options.event_category_field)
     try:
         for result in results:
@@ -286,20 +286,6 @@ class _Reading:
         file = bisect_right(self._starts, position) - 1
         self.report.add(self._names[file], f"event {position - self._starts[file] + 1}",
                         f"{error.message}; {consequence}", unreadable=False)
-
-
-def _in_time(query: Query, reading: _Reading) -> list[dict]:
-    """The events that have a place in time for ``query``; the others are reported."""
-    key = query.order().key
-    kept = []
-    for position, event in enumerate(reading.all()):
-        try:
-            key(event)
-        except EqlEventError as error:
-            reading.problem(position, error, "left out: the query needs events in time order")
-            continue
-        kept.append(event)
-    return kept
 
 
 def _size(path: str) -> int:

@@ -11,6 +11,7 @@ sequences that complete on the same event are listed in ascending join-key order
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import date, datetime, timezone
 from functools import lru_cache
@@ -104,7 +105,11 @@ class EventOrder:
         raise EqlEventError(f"tiebreaker {tie!r} is not a single number or string")
 
 
-def ordered(events: Iterable[Event], order: EventOrder, *, assume_sorted: bool | None = None) -> Iterator[Event]:
+OnError = Callable[[int, Event, EqlEventError], None]
+
+
+def ordered(events: Iterable[Event], order: EventOrder, *, assume_sorted: bool | None = None,
+            on_error: OnError | None = None) -> Iterator[Event]:
     """The events in (timestamp, tiebreaker) order, never silently out of order.
 
     * ``assume_sorted=None``: a list or tuple is checked in O(n) and sorted (stably) only
@@ -114,24 +119,35 @@ def ordered(events: Iterable[Event], order: EventOrder, *, assume_sorted: bool |
     * ``assume_sorted=False``: everything is read and sorted in memory.
 
     A streamed event that sorts before its predecessor raises :class:`EqlEventError`
-    naming its position.
+    naming its position. An event with no place in time (no timestamp, a bad one, a
+    tiebreaker that is not one value) raises too, unless ``on_error`` is given: then
+    ``on_error(position, event, error)`` hears of it and the event is left out.
     """
-    if assume_sorted is False:
-        return iter(sorted(events, key=order.key))
-    if assume_sorted is None and isinstance(events, (list, tuple)):
-        keys = [order.key(event) for event in events]
-        if all(a <= b for a, b in zip(keys, keys[1:])):
-            return iter(events)
-        positions = sorted(range(len(keys)), key=keys.__getitem__)  # stable
-        return (events[i] for i in positions)
-    return _checked(events, order, sortable=assume_sorted is None)
+    placed = _placed(events, order.key, on_error)
+    if assume_sorted is False or (assume_sorted is None and isinstance(events, (list, tuple))):
+        keyed = list(placed)
+        if assume_sorted is None and all(a[0] <= b[0] for a, b in itertools.pairwise(keyed)):
+            return (event for _, _, event in keyed)
+        keyed.sort(key=lambda item: item[0])  # stable: equal keys keep their input order
+        return (event for _, _, event in keyed)
+    return _checked(placed, sortable=assume_sorted is None)
 
 
-def _checked(events: Iterable[Event], order: EventOrder, *, sortable: bool) -> Iterator[Event]:
-    key = order.key
-    previous = None
+def _placed(events: Iterable[Event], key: Callable[[Event], tuple],
+            on_error: OnError | None) -> Iterator[tuple[tuple, int, Event]]:
+    """``(sort key, position, event)`` for every event that has a place in time."""
     for position, event in enumerate(events):
-        current = key(event)
+        try:
+            yield key(event), position, event
+        except EqlEventError as error:
+            if on_error is None:
+                raise
+            on_error(position, event, error)
+
+
+def _checked(placed: Iterable[tuple[tuple, int, Event]], *, sortable: bool) -> Iterator[Event]:
+    previous = None
+    for current, position, event in placed:
         if previous is not None and current < previous:
             advice = (
                 "pass a list (it is sorted in memory) or sort the input by timestamp and tiebreaker"

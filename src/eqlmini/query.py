@@ -10,6 +10,7 @@ from . import ast, compiler, sequences
 from .errors import EqlError
 from .fields import getter
 from .options import SearchOptions
+from .ordering import OnError
 from .samples import SampleMatcher
 from .sequences import EventOrder, Result, SequenceMatcher, StageSpec
 from .stream import StreamMatcher
@@ -80,17 +81,20 @@ class Query:
             raise EqlError(f"a {self.kind} query matches a stream of events, not one: use search()")
         return filter(self._predicate, events)
 
-    def search(self, events: Iterable[Event], *, assume_sorted: bool | None = None) -> Iterator[Result]:
+    def search(self, events: Iterable[Event], *, assume_sorted: bool | None = None,
+               on_error: OnError | None = None) -> Iterator[Result]:
         """Run the query over events as Elasticsearch would and yield ``Result`` objects.
 
         Events are taken in (timestamp, tiebreaker) order. A list or tuple is checked and
         sorted only if needed; any other iterable is streamed and must already be in order
         (an event out of order raises EqlEventError), unless ``assume_sorted=False``, which
         sorts it in memory. Samples ignore time. ``| head``, ``| tail`` and ``size`` apply.
+        An event with no place in time (no or a bad timestamp) raises EqlEventError, unless
+        ``on_error(position, event, error)`` is given: it hears of the event, which is left out.
         """
         matcher = self.matcher()
         if self.kind != "sample":
-            events = sequences.ordered(events, self.order(), assume_sorted=assume_sorted)
+            events = sequences.ordered(events, self.order(), assume_sorted=assume_sorted, on_error=on_error)
         for event in events:
             yield from matcher.push(event)
             if matcher.done:  # a head limit is full: stop reading, but let tails flush

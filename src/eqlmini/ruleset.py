@@ -29,6 +29,7 @@ from typing import Any
 from . import ast
 from .errors import EqlError, EqlEventError
 from .fields import getter
+from .ordering import ordered as in_time_order
 from .patterns import fold
 from .rules import Rule
 from .sequences import MissingEvent
@@ -178,34 +179,19 @@ class RuleSet:
     def _in_time(self, events: Iterable[Event], assume_sorted: bool | None,
                  on_error: Callable[[int, EqlEventError], None]) -> Iterator[tuple[Event, bool]]:
         """``(event, has a place in time)`` in (timestamp, tiebreaker) order (see :meth:`scan`)."""
-        key = self._order.key  # type: ignore[union-attr]
-        if assume_sorted is False or assume_sorted is None and isinstance(events, (list, tuple)):
-            placed: list[tuple[tuple, int, Event]] = []
-            unplaced: list[Event] = []
-            for position, event in enumerate(events):
-                try:
-                    placed.append((key(event), position, event))
-                except EqlEventError as error:
-                    on_error(position, error)
-                    unplaced.append(event)
-            placed.sort()  # by key, then input position (never by event: positions differ)
-            yield from ((event, True) for _, _, event in placed)
-            yield from zip(unplaced, repeat(False))
-            return
-        previous = None
-        for position, event in enumerate(events):
-            try:
-                current = key(event)
-            except EqlEventError as error:
-                on_error(position, error)
-                yield event, False
-                continue
-            if previous is not None and current < previous:
-                raise EqlEventError(f"event {position} (counting from 0) is out of order: its (timestamp, "
-                                    f"tiebreaker) sorts before the previous event's; sort the input, or pass "
-                                    f"assume_sorted=False to have it sorted in memory")
-            previous = current
+        unplaced: list[Event] = []
+
+        def note(position: int, event: Event, error: EqlEventError) -> None:
+            on_error(position, error)
+            unplaced.append(event)
+        batch = assume_sorted is False or (assume_sorted is None and isinstance(events, (list, tuple)))
+        for event in in_time_order(events, self._order, assume_sorted=assume_sorted,  # type: ignore[arg-type]
+                                   on_error=note):
+            if unplaced and not batch:  # in a stream, where it came
+                yield from zip(unplaced, repeat(False))
+                unplaced.clear()
             yield event, True
+        yield from zip(unplaced, repeat(False))  # from a list, after the others
 
     def candidates(self, event: Event) -> list[Rule]:
         """The rules the index shows ``event`` to (every rule that could match it, and others)."""
