@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Iterator
 
 from . import ast
 from .errors import (
@@ -42,12 +43,8 @@ def parse(text: str) -> ast.Query:
     Elasticsearch would reject (unknown function, type clash, unsupported feature, ...).
     """
     tree = _parse(text)
-    try:
+    with _about(text):
         return verify(tree)
-    except EqlError as error:
-        raise error.with_text(text) from None
-    except RecursionError:
-        raise EqlSemanticError("the query is nested too deeply to be checked") from None
 
 
 def compile(text: str, **options: Any) -> Query:  # noqa: A001 - the name is the API
@@ -61,9 +58,17 @@ def compile(text: str, **options: Any) -> Query:  # noqa: A001 - the name is the
     """
     search_options = SearchOptions(**options)
     tree = parse(text)
-    try:
+    with _about(text):
         return Query.build(text, tree, search_options)
+
+
+@contextlib.contextmanager
+def _about(text: str) -> Iterator[None]:
+    """Errors raised inside show ``text`` with their caret; Python's recursion limit on a
+    deeply nested query becomes an EqlSemanticError."""
+    try:
+        yield
     except EqlError as error:
         raise error.with_text(text) from None
     except RecursionError:
-        raise EqlSemanticError("the query is nested too deeply to be compiled") from None
+        raise EqlSemanticError("the query is nested too deeply") from None

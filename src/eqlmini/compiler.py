@@ -66,8 +66,7 @@ class _Fallback:
         if not isinstance(event, Mapping):
             raise EqlEventError(f"an event must be a mapping (a dict), not {type(event).__name__}")
         if self.predicate is None:
-            emitter = _Emitter(self.field_types)
-            emitter.inline = False
+            emitter = _Emitter(self.field_types, inline=False)
             source = f"def match(e):\n    return {emitter.condition(self.condition)}\n"
             self.predicate = emitter.build(source, "match")
         return self.predicate(event)
@@ -117,13 +116,13 @@ def _plain_string(value: Any) -> bool:
 class _Emitter:
     """Collects the constants of one generated function and writes its source."""
 
-    def __init__(self, field_types: dict[str, str] | None = None) -> None:
+    def __init__(self, field_types: dict[str, str] | None = None, *, inline: bool = True) -> None:
         self.field_types = field_types or {}
         self.names: list[str] = []
         self.objects: list[Any] = []
         self.getters: dict[str, str] = {}
         self.temporaries = itertools.count()
-        self.inline = True  # False: read every field through its full getter (the fallback)
+        self.inline = inline  # False: read every field through its full getter (the fallback)
         # Top-level objects already read in this evaluation (`e.get("process")` -> temporary),
         # which later terms of the same and/or chain may reuse; `fresh` collects new ones.
         self.shared: dict[str, str] = {}
