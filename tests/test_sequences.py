@@ -425,13 +425,16 @@ def check_qa(query: dict, results: list[Result], field: str) -> None:
         assert shown == query["join_keys"]
 
 
+def run_qa_sequence(file: str, data: str, name: str, case: tuple) -> None:
+    """Run one hand-built QA sequence case over its index and check ids and join keys."""
+    maxspan, stages, until = case
+    matcher = SequenceMatcher(stages, until=until, maxspan_ms=maxspan, order=QA_ORDER)
+    check_qa(qa_queries(file)[name], matcher.extend(qa_events(data, "sequence")) + matcher.close(), "sequence")
+
+
 @pytest.mark.parametrize("name", sorted(MISSING_CASES))
 def test_qa_missing_events(name):
-    query = qa_queries("test_missing_events.toml")[name]
-    events = qa_events("missing-events.data", "sequence")
-    maxspan, stages, until = MISSING_CASES[name]
-    matcher = SequenceMatcher(stages, until=until, maxspan_ms=maxspan, order=QA_ORDER)
-    check_qa(query, matcher.extend(events) + matcher.close(), "sequence")
+    run_qa_sequence("test_missing_events.toml", "missing-events.data", name, MISSING_CASES[name])
 
 
 EXTRA_CASES = {
@@ -464,11 +467,7 @@ EXTRA_CASES = {
 
 @pytest.mark.parametrize("name", sorted(EXTRA_CASES))
 def test_qa_extra_sequences(name):
-    query = qa_queries("test_extra.toml")[name]
-    events = qa_events("extra.data", "sequence")
-    maxspan, stages, until = EXTRA_CASES[name]
-    matcher = SequenceMatcher(stages, until=until, maxspan_ms=maxspan, order=QA_ORDER)
-    check_qa(query, matcher.extend(events) + matcher.close(), "sequence")
+    run_qa_sequence("test_extra.toml", "extra.data", name, EXTRA_CASES[name])
 
 
 def SS(cat, by=(), cond=lambda e: True):
