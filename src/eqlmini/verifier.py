@@ -146,20 +146,18 @@ def _ordinal(n: int) -> str:
 
 
 # ------------------------------------------------------------------ sequences and samples
-def _check_keys(keys: Iterable[ast.Expr]) -> None:
-    for key in keys:
+def _check_join_keys(body: ast.Sequence | ast.Sample, stages: Iterable[ast.Stage]) -> None:
+    """Join keys are plain fields, and every stage has as many as the others."""
+    stages = tuple(stages)
+    for key in (*body.by, *(key for stage in stages for key in stage.by)):
         if not isinstance(key, ast.Field):
             raise EqlSemanticError(f"Unsupported join key [{key}], only field names are allowed", key.span)
+    if len({len(stage.by) for stage in stages}) > 1:
+        raise EqlSemanticError("Inconsistent number of join keys specified", body.span)
 
 
 def _check_sequence(sequence: ast.Sequence) -> None:
-    stages = sequence.stages + ((sequence.until,) if sequence.until else ())
-    _check_keys(sequence.by)
-    for stage in stages:
-        _check_keys(stage.by)
-    counts = {len(stage.by) for stage in stages}
-    if len(counts) > 1:
-        raise EqlSemanticError("Inconsistent number of join keys specified", sequence.span)
+    _check_join_keys(sequence, sequence.stages + ((sequence.until,) if sequence.until else ()))
     total = sum(stage.runs or 1 for stage in sequence.stages)
     if total < 2:
         raise EqlSemanticError(f"A sequence requires a minimum of 2 queries, found [{total}]", sequence.span)
@@ -172,15 +170,12 @@ def _check_sequence(sequence: ast.Sequence) -> None:
 
 
 def _check_sample(sample: ast.Sample, pipes: tuple[ast.Pipe, ...]) -> None:
-    _check_keys(sample.by)
+    _check_join_keys(sample, sample.stages)
     for stage in sample.stages:
-        _check_keys(stage.by)
         if stage.missing:
             raise EqlSemanticError("Missing events ![...] are not allowed in a sample", stage.span)
         if stage.runs is not None:
             raise EqlSemanticError("[runs] is not allowed in a sample", stage.span)
-    if len({len(stage.by) for stage in sample.stages}) > 1:
-        raise EqlSemanticError("Inconsistent number of join keys specified", sample.span)
     if not sample.by and not sample.stages[0].by:
         raise EqlSemanticError("A sample requires at least one join key", sample.span)
     if len(sample.stages) > MAX_SAMPLE_FILTERS:
