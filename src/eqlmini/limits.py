@@ -20,3 +20,8 @@ class EqlLimitWarning(UserWarning):
 def skipped(message: str) -> None:
     """Report work a limit cut short (``message`` names the limit and what was skipped)."""
     warnings.warn(message, EqlLimitWarning, stacklevel=3)
+
+
+# Sequences and samples (joins.py, sequences.py)
+MAX_JOIN_KEY_COMBINATIONS = 1_000  # key tuples one event takes part under (multi-valued join keys multiply)
+MAX_OPEN_PARTIALS = 1_000_000  # partial sequences one matcher holds, and completed ones awaiting a trailing ![...]
