@@ -2,8 +2,8 @@
 and the key tuples each event takes part under.
 
 Elasticsearch's optimizer (``Optimizer.PropagateJoinKeyConstraints``, a rule on
-``AbstractJoin``, so on sequences and samples alike) copies every condition a stage puts on
-one of its join keys to the same key position of every other stage: in
+``AbstractJoin``, so on sequences and samples alike) copies the conditions a stage puts on
+its join keys to the same key positions of every other stage: in
 ``sequence by user [process where user == "a"] [file where true]`` the file stage becomes
 ``file where true and user == "a"``. With multi-valued keys that changes results (spec §10
 item 6), so eqlmini does the same here, on the compiled filters only: the query's tree stays
@@ -75,25 +75,30 @@ def _propagated(stages: Sequence[ast.Stage], keys: Sequence[tuple[ast.Expr, ...]
                 options: SearchOptions) -> list[list[ast.Expr]]:
     """Per stage, the conditions the other stages put on their join keys, rewritten for it.
 
-    As ``PropagateJoinKeyConstraints`` does: every conjunct of a stage's condition (the
-    category test included) that contains no ``or`` and reads a join key is copied to
-    every other stage, the key at that position renamed to the other stage's key there.
-    The key is the first one the conjunct reads (a pre-order walk, keys in order).
-    Elasticsearch also adds ``key != null`` for every non-optional key first; copying
-    that changes nothing, since key tuples must be equal to join, so it is left out.
+    As ``PropagateJoinKeyConstraints`` does in Elasticsearch 8.19 and 9.x: every conjunct
+    of a stage's condition (the category test included) that contains no ``or`` and reads
+    join keys and nothing else is copied to every other stage, each key renamed to the
+    other stage's key at the same position. A conjunct that also reads another field is
+    not copied (ES PR #133134: it would read that field on the other stage's event), nor
+    is any condition of a ``![...]`` stage (ES PR #145813: it says what must be absent);
+    ``![...]`` stages do take the others' conditions. Elasticsearch also adds
+    ``key != null`` for every non-optional key first; copying that changes nothing, since
+    key tuples must be equal to join, so it is left out.
     ES tests: OptimizerTests.testQueryLevelTwoKeyConstraints,
     testSkipKeySameWithDisjunctionConstraints.
     """
     out: list[list[ast.Expr]] = [[] for _ in stages]
     for i, stage in enumerate(stages):
+        if stage.missing:
+            continue
+        names = [key.name for key in keys[i]]  # type: ignore[union-attr]
         for conjunct in _conjuncts(stage.query, options):
-            position = _key_position(conjunct, keys[i])
-            if position is None or _has_or(conjunct):
+            read = {field.name for field in ast.fields_of(conjunct)}
+            if not read or not read <= set(names) or _has_or(conjunct):
                 continue
-            name = keys[i][position].name  # type: ignore[union-attr]
             for target, target_keys in enumerate(keys):
                 if target != i:
-                    out[target].append(_renamed(conjunct, name, target_keys[position]))
+                    out[target].append(_renamed(conjunct, names, target_keys))
     return out
 
 
@@ -110,15 +115,6 @@ def _conjuncts(query: ast.EventQuery, options: SearchOptions) -> list[ast.Expr]:
         else:
             parts.append(node)
     return parts
-
-
-def _key_position(node: ast.Expr, keys: tuple[ast.Expr, ...]) -> int | None:
-    """The position of the first join key the expression reads, in a pre-order walk."""
-    names = [key.name for key in keys]  # type: ignore[union-attr]
-    for child in ast.walk(node):
-        if isinstance(child, ast.Field) and child.name in names:
-            return names.index(child.name)
-    return None
 
 
 def _has_or(node: ast.Expr) -> bool:
@@ -161,24 +157,25 @@ def _one_in(node: ast.Or) -> bool:
     return len(tested) == 1
 
 
-def _renamed(node: ast.Expr, name: str, key: ast.Expr) -> ast.Expr:
-    """``node`` with every read of field ``name`` replaced by ``key``."""
-    if isinstance(node, ast.Field):
-        return key if node.name == name else node
-    if isinstance(node, ast.Literal):
-        return node
-    if isinstance(node, ast.Call):
-        return dataclasses.replace(node, args=tuple(_renamed(arg, name, key) for arg in node.args))
-    if isinstance(node, (ast.Unary, ast.Not)):
-        return dataclasses.replace(node, operand=_renamed(node.operand, name, key))
-    if isinstance(node, (ast.Arithmetic, ast.Comparison)):
-        return dataclasses.replace(node, left=_renamed(node.left, name, key), right=_renamed(node.right, name, key))
-    if isinstance(node, ast.Match):
-        return dataclasses.replace(node, left=_renamed(node.left, name, key))
-    if isinstance(node, ast.In):
-        return dataclasses.replace(node, left=_renamed(node.left, name, key),
-                                   items=tuple(_renamed(item, name, key) for item in node.items))
-    return dataclasses.replace(node, terms=tuple(_renamed(term, name, key) for term in node.terms))
+def _renamed(node: ast.Expr, names: list[str], keys: tuple[ast.Expr, ...]) -> ast.Expr:
+    """``node`` with each read of the join key ``names[i]`` replaced by ``keys[i]``."""
+    def rename(node: ast.Expr) -> ast.Expr:
+        if isinstance(node, ast.Field):
+            return keys[names.index(node.name)] if node.name in names else node
+        if isinstance(node, ast.Literal):
+            return node
+        if isinstance(node, ast.Call):
+            return dataclasses.replace(node, args=tuple(map(rename, node.args)))
+        if isinstance(node, (ast.Unary, ast.Not)):
+            return dataclasses.replace(node, operand=rename(node.operand))
+        if isinstance(node, (ast.Arithmetic, ast.Comparison)):
+            return dataclasses.replace(node, left=rename(node.left), right=rename(node.right))
+        if isinstance(node, ast.Match):
+            return dataclasses.replace(node, left=rename(node.left))
+        if isinstance(node, ast.In):
+            return dataclasses.replace(node, left=rename(node.left), items=tuple(map(rename, node.items)))
+        return dataclasses.replace(node, terms=tuple(map(rename, node.terms)))
+    return rename(node)
 
 
 # --------------------------------------------------------------------------- key tuples
