@@ -93,11 +93,16 @@ class EventOrder:
     event that is not a mapping has no place in time: EqlEventError.
     """
 
-    __slots__ = ("_timestamp", "_tiebreaker")
+    __slots__ = ("_timestamp", "_tiebreaker", "top_level")
 
-    def __init__(self, timestamp: Callable[[Event], Any], tiebreaker: Callable[[Event], Any] | None) -> None:
+    def __init__(self, timestamp: Callable[[Event], Any], tiebreaker: Callable[[Event], Any] | None,
+                 top_level: str | None = None) -> None:
         self._timestamp = timestamp
         self._tiebreaker = tiebreaker
+        self.top_level = top_level
+        """The timestamp field's name when it is one top-level key (``@timestamp``), else None:
+        a hot loop reads ``event.get(top_level)`` and falls back on :meth:`millis` unless it
+        is an int."""
 
     @property
     def read_timestamp(self) -> Callable[[Event], Any]:
@@ -186,7 +191,7 @@ def _in_order(events: Sequence[Event], order: EventOrder, on_error: OnError | No
     """Whether ``events`` are in (timestamp, tiebreaker) order, in one pass over all of them
     that keeps nothing but the positions of the events with no place in time (``unplaced``,
     each reported to ``on_error`` or raised)."""
-    read, millis = order.read_timestamp, order.millis
+    read, millis, top_level = order.read_timestamp, order.millis, order.top_level
     key = order.key if order.has_tiebreaker else None
     previous: Any = None
     in_order = True
@@ -195,7 +200,7 @@ def _in_order(events: Sequence[Event], order: EventOrder, on_error: OnError | No
             if key is not None:
                 current = key(event)
             else:
-                current = read(event)
+                current = event.get(top_level) if top_level is not None else read(event)
                 if current.__class__ is not int:
                     current = millis(event)
         except (EqlEventError, AttributeError) as error:

@@ -135,8 +135,9 @@ class Query:
 
     def order(self) -> EventOrder:
         """How this query orders events: by its timestamp field, then its tiebreaker."""
-        tiebreaker = self.options.tiebreaker_field
-        return EventOrder(getter(self.options.timestamp_field), getter(tiebreaker) if tiebreaker else None)
+        timestamp, tiebreaker = self.options.timestamp_field, self.options.tiebreaker_field
+        return EventOrder(getter(timestamp), getter(tiebreaker) if tiebreaker else None,
+                          timestamp if "." not in timestamp else None)
 
 
 def _mappings(events: Iterable[Event], on_error: OnError | None) -> Iterator[Event]:

@@ -145,6 +145,8 @@ class SequenceMatcher:
         self._pending = 0
         self._n = 0
         self._now: Any = None
+        self._pusher: Iterator[list[Result]] | None = None  # the loop push() feeds
+        self._incoming: Any = None
         self._closed = False
 
     # ------------------------------------------------------------------ public API
@@ -170,38 +172,96 @@ class SequenceMatcher:
         """Feed the next event (in order); returns the results that are final now."""
         if self._closed:
             raise ValueError("the matcher is closed")
-        ts = None
-        if self._needs_ts:
-            ts = self._order.millis(event)
-            if self._now is not None and ts < self._now:
-                raise EqlEventError(f"events must arrive in time order: {ts!r} came after {self._now!r}")
-            self._now = ts
-        return self._advance(event, ts) or []
+        if self._pusher is None:  # one loop, kept suspended between pushes
+            self._pusher = self._loop(self._pushed(), every_event=True)
+        self._incoming = event
+        try:
+            return next(self._pusher)
+        except BaseException:
+            self._pusher = None  # a loop that raised is over: the next push starts another
+            raise
+
+    def _pushed(self) -> Iterator[Event]:
+        while True:
+            yield self._incoming
 
     def run(self, events: Iterable[Event]) -> Iterator[list[Result]]:
-        """Push every event, as :meth:`push` does, in one loop; yield the results of each
-        event that completed some. Events must be in order (``ordering.ordered`` gives
-        them so); the matcher is not closed at the end."""
+        """Push every event in order, in one loop; yield the results of each event that
+        completed some. An event out of time order raises EqlEventError (``ordering.ordered``
+        puts a list in order first). The matcher is not closed at the end."""
         if self._closed:
             raise ValueError("the matcher is closed")
-        advance = self._advance
-        if not self._needs_ts:  # time plays no part: nothing to read
-            for event in events:
-                results = advance(event, None)
-                if results:
-                    yield results
-            return
-        read, millis = self._order.read_timestamp, self._order.millis
+        return self._loop(events, every_event=False)
+
+    def _loop(self, events: Iterable[Event], every_event: bool) -> Iterator[list[Result]]:
+        """The matcher itself: each event in turn; yields its results (with ``every_event``,
+        an empty list too)."""
+        # Hot loop: everything it reads is a local. (The containers are only ever changed
+        # in place, so these names stay valid.)
+        candidates, slots, started, until = self._candidates, self._slots, self._started, self._until
+        last, plain, maxspan, watch = self._last, self._plain, self._maxspan, self._watch
+        needs_ts, read, millis = self._needs_ts, self._order.read_timestamp, self._order.millis
+        top_level = self._order.top_level
+        start, emit = self._start, self._emit
+        ts = None
         for event in events:
-            ts = read(event)
-            if ts.__class__ is not int:
-                ts = millis(event)
-            if self._now is not None and ts < self._now:
-                raise EqlEventError(f"events must arrive in time order: {ts!r} came after {self._now!r}")
-            self._now = ts
-            results = advance(event, ts)
-            if results:
-                yield results
+            if needs_ts:
+                ts = event.get(top_level) if top_level is not None else read(event)
+                if ts.__class__ is not int:
+                    ts = millis(event)
+                now = self._now
+                if now is not None and ts < now:
+                    raise EqlEventError(f"events must arrive in time order: {ts!r} came after {now!r}")
+                self._now = ts
+                if maxspan is not None and ((started and ts - started[0][_FIRST] > maxspan)
+                                            or (not plain and (self._tracker_expiry or self._deadlines))):
+                    self._expire(ts)
+                if watch:
+                    self._observe_missing(event, ts)
+
+            done: list[tuple[tuple, list]] = []
+            hit, keys, read_keys = False, (), None
+            for j, matches, key_fn, same in candidates(event):   # last positive stage first
+                if not same:                              # `runs=N`: test the event once, not N times
+                    hit = matches(event)
+                    if hit and key_fn is not read_keys:   # stages that share keys read them once
+                        keys, read_keys = key_fn(event), key_fn
+                if not hit:
+                    continue
+                if j == 0:
+                    start(keys, event, ts, done)
+                    continue
+                waiting = slots[j - 1]
+                for key in keys:
+                    # ES `trimBefore`: the most recent partial is taken out whatever happens
+                    # next, so a maxspan or until rejection still consumes it.
+                    partial = waiting.pop(key, None)
+                    if partial is None or (maxspan is not None and ts - partial[_FIRST] > maxspan):
+                        continue
+                    if not plain:
+                        if self._gaps[j] and not partial[_DEAD]:
+                            partial[_DEAD] = self._gap_seen(j, key, partial[_LAST], ts)
+                        partial[_LAST] = ts
+                    partial.append(event)
+                    if j < last:
+                        slots[j][key] = partial           # replaces an older one (trimBefore)
+                    elif plain or not partial[_DEAD]:
+                        done.append((key, partial))
+
+            if until is not None and until.matches(event):
+                # An until event kills every partial of its key whose last event is at or
+                # before it (ES: `between` is inclusive), i.e. all of them, including
+                # partials this same event just started or extended; completions stand.
+                for key in until.keys(event):
+                    for waiting in slots:
+                        waiting.pop(key, None)
+
+            if done or (not plain and self._out):
+                results = emit(done)
+                if results or every_event:
+                    yield results
+            elif every_event:
+                yield []
 
     def close(self) -> list[Result]:
         """End of stream: every held-back result is final; returns them."""
@@ -210,6 +270,7 @@ class SequenceMatcher:
                 candidate.status = _KEEP
         results = self._emit([])
         self._closed = True
+        self._pusher = None
         for slot in self._slots:
             slot.clear()
         self._waiting.clear()
@@ -224,59 +285,6 @@ class SequenceMatcher:
         return results
 
     # ------------------------------------------------------------------ stages
-    def _advance(self, event: Event, ts: Any) -> list[Result] | None:
-        """One event, in order, with its time (None when time plays no part)."""
-        maxspan = self._maxspan
-        if maxspan is not None:
-            started = self._started
-            if (started and ts - started[0][_FIRST] > maxspan) or self._tracker_expiry or self._deadlines:
-                self._expire(ts)
-        if self._watch:
-            self._observe_missing(event, ts)
-
-        done: list[tuple[tuple, list]] = []
-        slots = self._slots
-        hit, keys, read_keys = False, (), None
-        for j, matches, key_fn, same in self._candidates(event):   # last positive stage first
-            if not same:                              # `runs=N`: test the event once, not N times
-                hit = matches(event)
-                if hit and key_fn is not read_keys:   # stages that share keys read them once
-                    keys, read_keys = key_fn(event), key_fn
-            if not hit:
-                continue
-            if j == 0:
-                self._start(keys, event, ts, done)
-                continue
-            waiting = slots[j - 1]
-            for key in keys:
-                # ES `trimBefore`: the most recent partial is taken out whatever happens
-                # next, so a maxspan or until rejection still consumes it.
-                partial = waiting.pop(key, None)
-                if partial is None or (maxspan is not None and ts - partial[_FIRST] > maxspan):
-                    continue
-                if not self._plain:
-                    if self._gaps[j] and not partial[_DEAD]:
-                        partial[_DEAD] = self._gap_seen(j, key, partial[_LAST], ts)
-                    partial[_LAST] = ts
-                partial.append(event)
-                if j < self._last:
-                    slots[j][key] = partial           # replaces an older one (trimBefore)
-                elif self._plain or not partial[_DEAD]:
-                    done.append((key, partial))
-
-        until = self._until
-        if until is not None and until.matches(event):
-            # An until event kills every partial of its key whose last event is at or
-            # before it (ES: `between` is inclusive), i.e. all of them, including partials
-            # this same event just started or extended; completions above stand.
-            for key in until.keys(event):
-                for waiting in slots:
-                    waiting.pop(key, None)
-
-        if not done and not self._out:
-            return None
-        return self._emit(done)
-
     def _start(self, keys: list[tuple], event: Event, ts: Any, done: list) -> None:
         """Stage 0: a new partial per key, replacing an older one at stage 0 (trimBefore)."""
         for key in keys:
@@ -313,7 +321,9 @@ class SequenceMatcher:
                     limits.skipped(f"sequence: more than limits.MAX_OPEN_PARTIALS ({self._cap:,}) partial "
                                    f"sequences open; the oldest are dropped (SequenceMatcher.dropped counts them)")
         if len(started) > 2 * live + 1024:  # amortised: most entries are partials gone on
-            self._started = started = deque(filter(self._holds, started))
+            kept = list(filter(self._holds, started))
+            started.clear()
+            started.extend(kept)
         self._check_at = min(self._cap, 2 * live + 1024)
 
     def _expire(self, now: Any) -> None:
@@ -362,7 +372,9 @@ class SequenceMatcher:
                 if self._maxspan is not None:
                     self._tracker_expiry.append((ts, tracker, key))
                     if len(self._tracker_expiry) > 2 * self._tracked + 1024:  # amortised compaction
-                        self._tracker_expiry = deque(filter(_is_latest, self._tracker_expiry))
+                        kept = list(filter(_is_latest, self._tracker_expiry))
+                        self._tracker_expiry.clear()
+                        self._tracker_expiry.extend(kept)
 
     def _gap_seen(self, j: int, key: tuple, after: Any, before: Any) -> bool:
         """Whether a middle ``![...]`` event of ``key`` lies strictly between the two times."""
@@ -403,7 +415,7 @@ class SequenceMatcher:
             self._n += 1
             heapq.heappush(self._deadlines, (base, self._n, candidate))
             if len(self._deadlines) > 2 * self._pending + 1024:
-                self._deadlines = [item for item in self._deadlines if item[2].status == _PENDING]
+                self._deadlines[:] = [item for item in self._deadlines if item[2].status == _PENDING]
                 heapq.heapify(self._deadlines)
         return candidate
 

@@ -104,51 +104,36 @@ def by_category(entries: Sequence[tuple[StageSpec, T]]) -> Callable[[Event], tup
 
     Each event's category is read once: a stage whose filter needs another category is
     left out; stages without a known category are always in. An event whose category is
-    not plain text (a number, a str subclass) gets every entry, so a filter never misses
-    an event it would match.
+    not plain text (a number, a str subclass, an object) gets every entry, so a filter
+    never misses an event it would match.
     """
     everything = tuple(item for _, item in entries)
     fields = {spec.category[0] for spec, _ in entries if spec.category is not None}
     if len(fields) != 1:
         return lambda event: everything
-    read = _category_reader(fields.pop())
+    field = fields.pop()
+    read = getter(field)
     values = {spec.category[1] for spec, _ in entries if spec.category is not None}
     table = {value: tuple(item for spec, item in entries if spec.category is None or spec.category[1] == value)
              for value in values}
     anywhere = tuple(item for spec, item in entries if spec.category is None)
+    # `event.category` in the two shapes ECS events give it ("process", or ["process"]) is
+    # read here directly; any other shape (a dotted key, a list of objects) by the getter.
+    top, dot, name = field.partition(".")
+    direct = bool(dot) and "." not in name
 
     def candidates(event: Event) -> tuple[T, ...]:
-        value = read(event)
+        node = event.get(top) if direct else None
+        value = node.get(name) if node.__class__ is dict and field not in event else read(event)
         if value.__class__ is str:
             return table.get(value, anywhere)
         if value is None:
             return anywhere
         if value.__class__ is list:
-            if len(value) == 1 and value[0].__class__ is str:  # ECS writes ["process"]
+            if len(value) == 1 and value[0].__class__ is str:
                 return table.get(value[0], anywhere)
             if all(item.__class__ is str for item in value):
                 held = set(value)
                 return tuple(item for spec, item in entries if spec.category is None or spec.category[1] in held)
         return everything
     return candidates
-
-
-def _category_reader(field: str) -> Callable[[Event], Any]:
-    """``fields.getter(field)``, answering the two shapes ECS events give a category field
-    (``{"event": {"category": "process"}}``, or ``[...]`` around the one value) without
-    the getter's general checks; any other shape goes to the getter."""
-    read = getter(field)
-    top, dot, name = field.partition(".")
-    if not dot or "." in name:
-        return read
-
-    def read_category(event: Event) -> Any:
-        node = event.get(top)
-        if node.__class__ is dict and field not in event:  # a dotted key would merge in
-            value = node.get(name)
-            if value.__class__ is str or value is None:
-                return value
-            if value.__class__ is list and len(value) == 1 and value[0].__class__ is str:
-                return value[0]
-        return read(event)
-    return read_category
