@@ -194,6 +194,7 @@ def _in_order(events: Sequence[Event], order: EventOrder, on_error: OnError | No
     read, millis, top_level = order.read_timestamp, order.millis, order.top_level
     key = order.key if order.has_tiebreaker else None
     previous: Any = None
+    current: Any
     in_order = True
     for position, event in enumerate(events):
         try:
@@ -262,7 +263,7 @@ def join_key_order(key: tuple) -> tuple:
     Values of different types never meet in a comparison: None < booleans < numbers <
     strings < anything else (by type name and repr).
     """
-    out = []
+    out: list[tuple] = []
     for value in key:
         if value is None:
             out.append((0, 0))

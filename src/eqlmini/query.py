@@ -119,7 +119,9 @@ class Query:
         """A push-style matcher for live streams: ``push(event)`` returns the results that
         event completed, ``close()`` the rest. Events must come in (timestamp, tiebreaker)
         order. Pipes and ``size`` apply as in :meth:`search`."""
-        limits = [(pipe.name, pipe.args[0].value) for pipe in self.tree.pipes]  # type: ignore[union-attr]
+        # `head N`/`tail N`: the verifier made N a non-negative integer literal.
+        limits = [(pipe.name, int(pipe.args[0].value))  # type: ignore[union-attr, arg-type]
+                  for pipe in self.tree.pipes]
         if self.options.size is not None:
             # As Elasticsearch plans it: `size` is a limit of the first pipe's kind, applied
             # before that pipe; with no pipe, it keeps the first results.

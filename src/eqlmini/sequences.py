@@ -117,18 +117,18 @@ class SequenceMatcher:
         # candidates directly.
         self._lead: dict[tuple, list] = {}
         self._gaps: list[list[dict[tuple, list]]] = [[] for _ in positive]
-        self._watch: list[tuple[StageSpec, str, dict | None]] = []
+        self._watch: list[tuple[StageSpec, dict | None]] = []  # (stage, its time tracker; None: trailing)
         for i, stage in enumerate(stages):
             if not stage.missing:
                 continue
             if i < first:
-                self._watch.append((stage, "lead", self._lead))
+                self._watch.append((stage, self._lead))
             elif i > last:
-                self._watch.append((stage, "tail", None))
+                self._watch.append((stage, None))
             else:
                 tracker: dict[tuple, list] = {}
                 self._gaps[sum(1 for p in positive if p < i)].append(tracker)
-                self._watch.append((stage, "gap", tracker))
+                self._watch.append((stage, tracker))
         self._slots: list[dict[tuple, list]] = [{} for _ in range(self._m - 1)]  # per stage: key -> partial
         self._started: deque[list] = deque()               # partials by start time (maxspan, bound)
         self._check_at = min(self._cap, 1024)               # len(_started) that calls for _trim
@@ -220,7 +220,8 @@ class SequenceMatcher:
                     self._observe_missing(event, ts)
 
             done: list[tuple[tuple, list]] = []
-            hit, keys, read_keys = False, (), None
+            hit, read_keys = False, None
+            keys: Sequence[tuple] = ()
             for j, matches, key_fn, same in candidates(event):   # last positive stage first
                 if not same:                              # `runs=N`: test the event once, not N times
                     hit = matches(event)
@@ -285,7 +286,7 @@ class SequenceMatcher:
         return results
 
     # ------------------------------------------------------------------ stages
-    def _start(self, keys: list[tuple], event: Event, ts: Any, done: list) -> None:
+    def _start(self, keys: Sequence[tuple], event: Event, ts: Any, done: list) -> None:
         """Stage 0: a new partial per key, replacing an older one at stage 0 (trimBefore)."""
         for key in keys:
             if self._plain:
@@ -354,11 +355,11 @@ class SequenceMatcher:
     # ------------------------------------------------------------------ missing events
     def _observe_missing(self, event: Event, ts: Any) -> None:
         """Record or apply events of ``![...]`` stages (ES TumblingWindow missing-event check)."""
-        for spec, kind, tracker in self._watch:
+        for spec, tracker in self._watch:
             if not spec.matches(event):
                 continue
             for key in spec.keys(event):
-                if kind == "tail":
+                if tracker is None:
                     self._trailing_event(key, ts)
                     continue
                 entry = tracker.get(key)
