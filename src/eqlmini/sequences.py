@@ -162,11 +162,7 @@ class SequenceMatcher:
 
     def extend(self, events: Iterable[Event]) -> list[Result]:
         """Push several events; the results that became final, in order."""
-        out: list[Result] = []
-        push = self.push
-        for event in events:
-            out.extend(push(event))
-        return out
+        return [result for results in self.run(events) for result in results]
 
     def push(self, event: Event) -> list[Result]:
         """Feed the next event (in order); returns the results that are final now."""
