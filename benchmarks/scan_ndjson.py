@@ -14,8 +14,8 @@ interleaved so that machine load touches every contender alike:
 * DuckDB: ``read_json`` plus SQL equivalent to the rule, counting the matches, when the
   ``duckdb`` package is installed (skipped with a message otherwise).
 
-Prints the median and range of each, the ratios, and checks that eqlmini and DuckDB
-find the planted matches.
+Prints the median and range of each (wall time, and the CPU time the work took: DuckDB
+runs threads), the ratios, and checks that eqlmini and DuckDB find the planted matches.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -97,17 +98,19 @@ def data_file(path: Path | None, count: int, seed: int) -> tuple[Path, int]:
     return path, planted
 
 
-def run_eqlmini(path: Path) -> tuple[float, int]:
+def run_eqlmini(path: Path) -> tuple[float, float, int]:
+    before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "eqlmini", "scan", "--rules", str(RULE), "--format", "json",
                            "-q", str(path)], capture_output=True, text=True, env=_env())
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise SystemExit(f"eqlmini scan failed ({done.returncode}):\n{done.stderr}")
-    return seconds, len(done.stdout.splitlines())
+    return seconds, _children_cpu() - before, len(done.stdout.splitlines())
 
 
-def run_json_loads(path: Path) -> tuple[float, int]:
+def run_json_loads(path: Path) -> tuple[float, float, int]:
+    cpu = time.process_time()
     started = time.perf_counter()
     loads = json.loads
     count = 0
@@ -115,7 +118,7 @@ def run_json_loads(path: Path) -> tuple[float, int]:
         for line in lines:
             loads(line)
             count += 1
-    return time.perf_counter() - started, count
+    return time.perf_counter() - started, time.process_time() - cpu, count
 
 
 DUCKDB_SQL = r"""
@@ -130,14 +133,20 @@ WHERE list_contains(event.type, 'start') AND lower(process.name) = 'cmd.exe'
 """
 
 
-def run_duckdb(path: Path) -> tuple[float, int]:
+def run_duckdb(path: Path) -> tuple[float, float, int]:
     import duckdb  # noqa: PLC0415 (optional)
 
+    cpu = time.process_time()
     started = time.perf_counter()
     connection = duckdb.connect()
     (count,) = connection.execute(DUCKDB_SQL, [str(path)]).fetchone()
     connection.close()
-    return time.perf_counter() - started, count
+    return time.perf_counter() - started, time.process_time() - cpu, count
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _env() -> dict[str, str]:
@@ -161,19 +170,22 @@ def main() -> None:
     except ImportError:
         print("DuckDB: skipped (pip install duckdb to compare)")
     times: dict[str, list[float]] = {name: [] for name in contenders}
+    cpu: dict[str, list[float]] = {name: [] for name in contenders}
     counts: dict[str, int] = {}
     for _ in range(options.runs):
         for name, run in contenders.items():
-            seconds, counts[name] = run(path)
+            seconds, cpu_seconds, counts[name] = run(path)
             times[name].append(seconds)
+            cpu[name].append(cpu_seconds)
     print(f"{options.events:,} events ({path.stat().st_size / 1e6:.0f} MB), seed {options.seed}, "
-          f"{options.runs} runs; Python {sys.version.split()[0]}")
+          f"{options.runs} runs; Python {sys.version.split()[0]}; load average {os.getloadavg()[0]:.1f}")
     base = statistics.median(times["eqlmini scan"])
-    print(f"{'':<24}{'median s':>9}{'range s':>15}{'events/s':>12}{'vs eqlmini':>12}  found")
+    print(f"{'':<24}{'median s':>9}{'range s':>13}{'CPU s':>7}{'events/s':>11}{'time / eqlmini':>16}  found")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"{name:<24}{median:>9.2f}{f'{min(values):.2f}-{max(values):.2f}':>15}"
-              f"{options.events / median:>12,.0f}{median / base:>11.2f}x  {counts[name]:,}")
+        print(f"{name:<24}{median:>9.2f}{f'{min(values):.2f}-{max(values):.2f}':>13}"
+              f"{statistics.median(cpu[name]):>7.2f}{options.events / median:>11,.0f}{median / base:>15.2f}x  "
+              f"{counts[name]:,}")
     for name in ("eqlmini scan", "DuckDB read_json + SQL"):
         if name in counts and counts[name] != planted:
             raise SystemExit(f"{name} found {counts[name]} matches, {planted} were planted")

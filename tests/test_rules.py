@@ -425,3 +425,25 @@ def test_sequence_rules_must_share_the_timestamp_field() -> None:
              Rule("b", "sequence [any where true] [any where true]", timestamp_field="event.created")]
     with pytest.raises(EqlError, match="timestamp_field"):
         RuleSet(rules)
+
+
+@pytest.mark.parametrize("rules", [
+    [Rule("one", 'process where process.name : "cmd.exe"')],                      # the plain loop
+    [Rule("one", 'process where process.name : "cmd.exe"'), Rule("head", "any where true | head 5")],
+    [Rule("one", 'process where process.name : "cmd.exe"'),
+     Rule("two", "sequence [process where true] [file where true]")],             # in time order
+], ids=["plain", "matchers", "ordered"])
+@pytest.mark.parametrize("as_list", [True, False], ids=["list", "stream"])
+def test_an_event_that_is_not_a_mapping_is_reported_and_the_scan_goes_on(rules: list[Rule], as_list: bool) -> None:
+    stream = [None, {"@timestamp": 1, "event": {"category": "process"}, "process": {"name": "cmd.exe"}}, "text",
+              ["a", "list"], {"@timestamp": 2, "event": {"category": "file"}}, 7]
+    for indexed in (None, True, False):
+        problems: list[tuple[int, str]] = []
+        alerts = list(RuleSet(rules).scan(stream if as_list else iter(stream), indexed=indexed,
+                                          on_event_error=lambda at, error: problems.append((at, error.message))))
+        assert [(at, message.split(",")[0]) for at, message in problems] == [
+            (0, "not an event: a NoneType"), (2, "not an event: a str"), (3, "not an event: a list"),
+            (5, "not an event: a int")]
+        assert ("one", (1,)) in [(a.rule.name, tuple(e["@timestamp"] for e in a.events)) for a in alerts]
+        if len(rules) > 1 and rules[1].name == "two":
+            assert [a.rule.name for a in alerts].count("two") == 1

@@ -21,6 +21,7 @@ import re
 import stat
 import tomllib
 import warnings
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from .errors import EqlError, Span
 from .parser import comment_end
 from .rules import _FILE_TABLES, KNOWN_KEYS, NotEqlError, Rule, RuleError, RuleWarning
 
-__all__ = ["OnError", "bundled_rules", "bundled_rules_folder", "load_rule", "load_rules", "rule_files"]
+__all__ = ["OnError", "Skipped", "bundled_rules", "bundled_rules_folder", "load_rule", "load_rules", "rule_files"]
 
 # What a caller does with a file that cannot be loaded (or a link not followed): (path, error).
 OnError = Callable[[Path, EqlError], None]
@@ -81,7 +82,7 @@ def rule_files(path: str | Path, *, follow_links: bool = False, on_error: OnErro
             raise RuleError(f"{path}: no such file or folder")
         return [path]
     found: list[Path] = []
-    _walk(path, path.resolve(), follow_links, on_error or _raise, found, set())
+    _walk(path, path.resolve(), follow_links, _raise if on_error is None else on_error, found, set())
     return sorted(found)
 
 
@@ -316,3 +317,42 @@ def _at_key(error: RuleError, path: Path, source: str, start: int) -> EqlError:
         return _moved(error, path, source, None)
     error.span = Span.at(source, _skip_space(source, found.start()))
     return _moved(error, path, source, 0)
+
+
+class Skipped:
+    """An ``on_error`` for :func:`load_rules` that keeps what was skipped and says it in a line.
+
+    >>> skipped = Skipped()                                     # doctest: +SKIP
+    >>> rules = load_rules("detection-rules/rules", on_error=skipped)
+    >>> skipped.summary(len(rules))
+    '1019 rules loaded, 5 skipped: 3 not EQL (kuery), 2 invalid'
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[Path, EqlError]] = []
+
+    def __call__(self, path: Path, error: EqlError) -> None:
+        self.errors.append((path, error))
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    @property
+    def invalid(self) -> list[tuple[Path, EqlError]]:
+        """The files skipped for an error (not for being rules in another language)."""
+        return [(path, error) for path, error in self.errors if not isinstance(error, NotEqlError)]
+
+    def summary(self, loaded: int) -> str:
+        """``N rules loaded, M skipped: A not EQL (kuery), B invalid`` (the parts that apply)."""
+        text = f"{loaded} rule{'s' if loaded != 1 else ''} loaded"
+        if not self.errors:
+            return text
+        languages = Counter(error.language for _, error in self.errors if isinstance(error, NotEqlError))
+        parts = []
+        if languages:
+            kinds = (", ".join(f"{count} {name}" for name, count in languages.most_common())
+                     if len(languages) > 1 else next(iter(languages)))
+            parts.append(f"{languages.total()} not EQL ({kinds})")
+        if self.invalid:
+            parts.append(f"{len(self.invalid)} invalid")
+        return f"{text}, {len(self.errors)} skipped: {', '.join(parts)}"
