@@ -4,14 +4,18 @@ lost record counted, and bounds on one line or document that report and carry on
 from __future__ import annotations
 
 import json
+import os
 import time
 import tracemalloc
 from pathlib import Path
 
+import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from eqlmini import limits
-from eqlmini.inputs import ReadReport, read_events, read_file
+from eqlmini.inputs import ReadReport, json_files, read_events, read_file
 
 
 def read_all(paths, **options) -> tuple[list[dict], ReadReport]:
@@ -173,3 +177,42 @@ def test_read_file_takes_the_limits_too(tmp_path):
     report = ReadReport()
     assert list(read_file(path, report=report, max_line_bytes=100)) == []
     assert report.unreadable == 1
+
+
+# ---------------------------------------------------------------- the fast decoder changes nothing
+
+SPECIAL_LINES = [b'{"a": NaN}', b'{"a": -Infinity}', b'{"a": 1e999}', b'{"a": 1E400, "b": 1}',
+                 b'{"a": ' + b"9" * 5000 + b"}", b'{"a": ' + b"9" * 300 + b"}", b'{"a": -0.0, "b": 0.1e-400}',
+                 b'{"a": 1, "b": 2, "a": 3}', b'{"a": "\xff\xfe"}', b'{"a": "\xed\xa0\x80"}', b'{"a": "\\ud800"}',
+                 b'{"a": "\\udc00\\ud800x"}', b'\xef\xbb\xbf{"a": 1}', b'{"a": 1} x', b"\x0c{\"a\": 1}",
+                 "\u00a0{\"a\": 1}".encode(), b'{"Event": {"System": 1}}', b"[1, 2]", b'"x"', b"  ", b"",
+                 b"\x0cnull", b"\x0c7", b'{"a": "\x00"}', b"{" * 3000 + b"}" * 3000, b'{"a": 12345678901234567890123}',
+                 b'{"a": 1.7976931348623157e308, "b": 5e-324, "c": 2.2250738585072011e-308}']
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(10**30), max_value=10**30)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=8)
+lines = st.one_of(
+    st.sampled_from(SPECIAL_LINES),
+    st.builds(lambda value, ascii: json.dumps({"v": value}, ensure_ascii=ascii).encode(), json_values,
+              st.booleans()),
+    json_values.map(lambda value: json.dumps(value).encode()))
+
+
+@settings(max_examples=int(os.environ.get("EQLMINI_EXAMPLES", "150")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(lines, max_size=8))
+def test_msgspec_decodes_exactly_as_pythons_json(tmp_path, monkeypatch, drawn):
+    path = tmp_path / "events.ndjson"
+    path.write_bytes(b"\n".join(drawn) + b"\n")
+    fast = read_all(path)
+    with monkeypatch.context() as patch:
+        patch.setattr(json_files, "_FAST", _refuse)          # every line through Python's json
+        exact = read_all(path)
+    assert repr(fast[0]) == repr(exact[0])                  # repr: -0.0, NaN-free floats, key order
+    assert fast[1] == exact[1]
+
+
+def _refuse(raw: bytes) -> object:
+    raise msgspec.DecodeError("refused")

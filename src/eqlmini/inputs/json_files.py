@@ -33,7 +33,7 @@ from typing import BinaryIO
 import msgspec
 
 from .json_document import read_document
-from .json_values import Convert, exact_value, is_event
+from .json_values import NOTHING, Convert, exact_value, is_event
 from .lines import STREAM_ERRORS, Lines
 from .report import ReadReport
 
@@ -82,7 +82,7 @@ def _ndjson(blocks: Iterator[tuple[int, list[bytes]]], source: str, report: Read
                 value = fast(raw)
             except _FAST_ERRORS:
                 value = exact_value(raw, source, f"line {first + index}", report)
-                if value is None:
+                if value is NOTHING:
                     continue
             if value.__class__ is not dict or _EVTX_KEY in value:
                 value = is_event(value, source, f"line {first + index}", report, convert)

@@ -13,23 +13,25 @@ from collections.abc import Callable
 
 from .report import ReadReport
 
-__all__ = ["DECODER", "Convert", "decode_text", "exact_value", "is_event", "reason"]
+__all__ = ["DECODER", "NOTHING", "Convert", "decode_text", "exact_value", "is_event", "reason"]
+
+NOTHING = object()  # what exact_value returns for a blank or reported line (None is JSON's null)
 
 # What the reader does with each object before it is yielded (EVTX-shaped ones are mapped
 # to ECS): the event, or None when it was reported instead. Called with (object, location).
 Convert = Callable[[dict, str], "dict | None"]
 
 
-def exact_value(raw: bytes, source: str, location: str, report: ReadReport) -> object | None:
-    """The value of one line as Python's ``json`` reads it; None for a blank or reported line."""
+def exact_value(raw: bytes, source: str, location: str, report: ReadReport) -> object:
+    """The value of one line as Python's ``json`` reads it; NOTHING for a blank or reported line."""
     text = decode_text(raw, source, location, report).strip()
     if not text:
-        return None
+        return NOTHING
     try:
         return DECODER.decode(text)
     except (ValueError, RecursionError) as exc:
         report.add(source, location, f"invalid JSON: {reason(exc, line=False)}")
-        return None
+        return NOTHING
 
 
 def is_event(value: object, source: str, location: str, report: ReadReport,
