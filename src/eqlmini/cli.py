@@ -43,10 +43,10 @@ EXIT_STATUS = f"""exit status:
   {OK}    done, nothing found (no match, no alert); check: every rule is valid
   {FOUND}    done, matches or alerts found
   {USAGE}    usage error
-  {INVALID}    a query or rule is invalid
+  {INVALID}    a query or rule is invalid (with --strict: a rule file was skipped)
   {INPUT}    input trouble: a file, record or event could not be read or used (no
-       timestamp where time order matters); the run still went to the end and
-       printed what it found
+       timestamp where time order matters), or a limit cut work short; the run
+       still went to the end and printed what it found
   {INTERNAL}   internal error: a bug in eqlmini (shown with a traceback), or the system
        failing (disk full)
   {INTERRUPTED}  interrupted
