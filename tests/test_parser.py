@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import eqlmini
-from eqlmini import ast
+from eqlmini import ast, limits
+from eqlmini.parser import comment_end
 from eqlmini.parser import parse as parse_only
 
 EXAMPLES = int(os.environ.get("EQLMINI_EXAMPLES", "300"))
@@ -87,6 +88,36 @@ def test_comments_and_whitespace_are_ignored() -> None:
         '"/* c */"', '"//e"']
 
 
+# ES lexes block comments with ANTLR: BRACKETED_COMMENT: '/*' (BRACKETED_COMMENT|.)*? '*/'
+# (EqlBase.g4). The expected ends were produced by the ANTLR 4 lexer built from that rule.
+@pytest.mark.parametrize(("text", "comment"), [
+    ("/* x /* y */ or b == 2", "/* x /* y */"),             # an inner /* never closed is text
+    ("/* a /* b */ c */ d */", "/* a /* b */ c */"),         # a balanced inner comment nests
+    ("/* a */ b */", "/* a */"),                            # the first */ that can end it does
+    ("/* a /* b /* c */ d */ e", "/* a /* b /* c */ d */"),  # the longest comment that closes
+    ("/* x /* y */ or b == 2 /* c */", "/* x /* y */ or b == 2 /* c */"),
+    ("/* /*/ */", "/* /*/"),                                # `/*/`: the `*` may close, not open
+    ("/*a/*/*/**", "/*a/*/"),
+    ("/**/", "/**/"),
+    ("/*/", None),
+])
+def test_block_comments_end_where_elasticsearchs_lexer_ends_them(text: str, comment: str | None) -> None:
+    end = comment_end(text, 0)
+    assert (text[:end] if end is not None else None) == comment
+
+
+def test_an_unclosed_inner_comment_opener_is_comment_text() -> None:
+    assert where("a == 1 /* x /* y */ or b == 2") == where("a == 1 or b == 2")
+    assert where("a == 1 /* x /* y */ or b == 2 */ and c") == where("a == 1 and c")
+
+
+def test_comment_search_is_bounded() -> None:
+    text = "any where true /*" + "/* " * (limits.MAX_COMMENT_OPENERS + 1) + "*/"
+    with pytest.raises(eqlmini.EqlSyntaxError, match="MAX_COMMENT_OPENERS"):
+        parse_only(text)
+    parse_only("any where true /*" + "/* " * limits.MAX_COMMENT_OPENERS + "*/")
+
+
 def _roundtrip_lines() -> list[str]:
     return [line for line in ROUNDTRIP.read_text(encoding="utf-8").splitlines()
             if line.strip() and not line.startswith("#")]
@@ -124,7 +155,7 @@ def test_prints_back_to_the_same_tree(text: str) -> None:
     ('process where a == 1e400', 1, 20, "is too large"),
     ('process where a == ' + "9" * 5000, 1, 20, "is too large"),
     ('process where a.b[0].c == 1', 1, 15, "Array indexes are not supported"),
-    ('process where true /* a /* b */', 1, 20, "unterminated comment"),
+    ('process where true /* a */ and /* b /* c', 1, 32, "unterminated comment"),
 ])
 def test_syntax_errors_point_at_the_fault(text: str, line: int, column: int, message: str) -> None:
     with pytest.raises(eqlmini.EqlError) as caught:

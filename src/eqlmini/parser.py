@@ -22,6 +22,7 @@ from lark.exceptions import (
 )
 
 from . import ast
+from .comments import blank_comments, comment_end
 from .errors import (
     EqlError,
     EqlSemanticError,
@@ -29,6 +30,8 @@ from .errors import (
     EqlUnsupportedError,
     Span,
 )
+
+__all__ = ["blank_comments", "comment_end", "parse", "unescape"]
 
 _LONG_MAX = 2**63 - 1
 _ESCAPES = {"t": "\t", "b": "\b", "f": "\f", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
@@ -61,71 +64,6 @@ def parse(text: str) -> ast.Query:
         raise
     except RecursionError:
         raise _too_deep() from None
-
-
-_QUOTE = re.compile(r'"""[^\r\n]*?""""?"?|"(?:[^"\\\r\n]|\\.)*"?|\'(?:[^\'\\\r\n]|\\.)*\'?|`(?:[^`]|``)*`?')
-
-
-_SPECIAL = re.compile(r"[\"'`/]")
-
-
-def blank_comments(text: str) -> str:
-    """``text`` with every comment replaced by spaces (line breaks kept), so positions stay.
-
-    Done before Lark sees the text because block comments nest to any depth, as in
-    Elasticsearch's lexer, which a regular expression cannot follow. Strings and
-    backquoted names are skipped: a ``/*`` inside them is text.
-    """
-    if "/" not in text:
-        return text
-    out: list[str] = []
-    position = 0
-    while position < len(text):
-        special = _SPECIAL.search(text, position)  # jump over plain text in one step
-        if special is None:
-            out.append(text[position:])
-            break
-        out.append(text[position:special.start()])
-        position = special.start()
-        char = text[position]
-        if char in "\"'`":
-            quoted = _QUOTE.match(text, position)
-            end = quoted.end() if quoted else position + 1
-        elif text.startswith("//", position):
-            end = text.find("\n", position)
-            end = len(text) if end < 0 else end
-            out.append(" " * (end - position))
-            position = end
-            continue
-        elif text.startswith("/*", position):
-            end = comment_end(text, position)
-            if end is None:
-                raise EqlSyntaxError("unterminated comment: no closing */", Span.at(text, position), text)
-            out.append("".join(c if c in "\r\n" else " " for c in text[position:end]))
-            position = end
-            continue
-        else:
-            end = position + 1
-        out.append(text[position:end])
-        position = end
-    return "".join(out)
-
-
-_COMMENT_MARK = re.compile(r"/\*|\*/")
-
-
-def comment_end(text: str, start: int) -> int | None:
-    """Just past the ``*/`` that closes the block comment opened at ``start``, or None.
-
-    Block comments nest, as in Elasticsearch's lexer: every ``/*`` inside, even in quotes,
-    needs its own ``*/``.
-    """
-    depth = 0
-    for mark in _COMMENT_MARK.finditer(text, start):
-        depth += 1 if mark.group() == "/*" else -1
-        if depth == 0:
-            return mark.end()
-    return None
 
 
 def _too_deep() -> EqlSyntaxError:
