@@ -406,12 +406,12 @@ def test_resolve_ignores_letter_case() -> None:
 
 
 @pytest.mark.parametrize("node_, message", [
-    (call("startWith", ast.Field("a"), "b"), "Unknown function [startWith], did you mean [startsWith]?"),
+    (call("startWith", ast.Field("a"), "b"), "Unknown function [startWith], did you mean [startswith]?"),
     (call("lenght", ast.Field("a")), "Unknown function [lenght], did you mean [length]?"),
     (call("foo", ast.Field("a")), "Unknown function [foo]"),
     (call("wildcard", ast.Field("a"), "*x*"), "Unknown function [wildcard]"),   # spec §8: not in ES
     (call("strings", ast.Field("a")),
-     "Unknown function [strings], did you mean any of [string, substring, stringContains]?"),
+     "Unknown function [strings], did you mean any of [string, substring, stringcontains]?"),
     (call("length", ast.Field("a"), insensitive=True),
      "Function [length] does not support case-insensitive matching"),
     (call("concat", "a", insensitive=True), "Function [concat] does not support case-insensitive matching"),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
+import re
 from pathlib import Path
 
 import pytest
-from conftest import boolean_trees
+from conftest import CORPUS, boolean_trees
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -137,8 +140,12 @@ def test_prints_back_to_the_same_tree(text: str) -> None:
     ('process where a == ?"x"', 1, 20, "Use triple double quotes"),
     ('process where a = "x"', 1, 15, "Use [==]"),
     ('process where a == "\\x"', 1, 20, "Illegal escape sequence [\\x]"),
-    ('process where a == "\\u{1}"', 1, 20, "[2-8] hex digits"),
-    ('process where a == "\\u{D800}"', 1, 20, "Invalid unicode"),
+    # ES AbstractBuilder.handleUnicodePoints / hexToUnicode (ExpressionTests testUnicode*).
+    ('process where a == "\\u{1}"', 1, 20, "Unicode sequence should use [2-8] hex digits, [\\u{1}] has [1]"),
+    ('process where a == "\\u{00AFD1431}"', 1, 20, "should use [2-8] hex digits, [\\u{00AFD1431}] has [9]"),
+    ('process where a == "\\u{D800}"', 1, 20, "Invalid unicode character code, [D800] is a surrogate code"),
+    ('process where a == "\\u{110000}"', 1, 20, "Invalid unicode character code [110000]"),
+    ('process where a == "x" "y"', 1, 24, "unexpected '\"y\"'"),  # STRING is one token in EqlBase.g4
     ('process where a < b < c', 1, 21, "unexpected '<'"),
     ('process\nwhere and == "y"', 2, 7, "unexpected 'and'"),
     ('process where a[0] == 1', 1, 15, "Array indexes are not supported"),
@@ -146,7 +153,8 @@ def test_prints_back_to_the_same_tree(text: str) -> None:
     ('join [a where true] [b where true]', 1, 1, "Join is not supported"),
     ('sequence with maxspan=1m by a [a where true] [b where true]', 1, 10, "[by] before [with]"),
     ('sequence with maxspan=1 [a where true] [b where true]', 1, 10, "No time unit specified"),
-    ('sequence with maxspan=0.5s [a where true] [b where true]', 1, 10, "Decimal time interval"),
+    ('sequence with maxspan=0.5s [a where true] [b where true]', 1, 10,
+     "Decimal time interval [0.5] not supported; please use an positive integer"),
     ('sequence with maxspan=0s [a where true] [b where true]', 1, 10, "A positive maxspan"),
     ('sequence with maxspan=1w [a where true] [b where true]', 1, 10, "Unrecognized time unit"),
     ('sequence [a where true] with runs=0 [b where true]', 1, 25, "between 1 and 100"),
@@ -164,6 +172,52 @@ def test_syntax_errors_point_at_the_fault(text: str, line: int, column: int, mes
     assert (error.line, error.column) == (line, column), str(error)
     assert message in str(error)
     assert str(error).splitlines()[-1].endswith("^")
+
+
+_INTERNALS = re.compile(r"__anon|\$end|(a name|a string|a number), \\1")
+_TERMINAL = re.compile(r"\b[A-Z][A-Z_]{2,}\b")  # NAME, LPAR, RAW_STRING ...
+
+
+def _corpus_prefixes() -> list[str]:
+    """Broken queries: each corpus rule cut at a few places (seeded), plus hand-made ones."""
+    if not CORPUS.exists():
+        return []
+    rng = random.Random(8)
+    prefixes = []
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        query = json.loads(line)["query"]
+        prefixes.extend(query[:rng.randrange(1, len(query))] for _ in range(3))
+    return prefixes
+
+
+def test_syntax_errors_never_show_the_parsers_internals() -> None:
+    broken = _corpus_prefixes() + ['any where a == "x" "y"', "sequence [a where true] ![", "any where a in (1",
+                                   "any where f(a b)", "process where true | ", "[", "sample by"]
+    checked = 0
+    for text in broken:
+        try:
+            parse_only(text)
+        except eqlmini.EqlSyntaxError as error:
+            checked += 1
+            expected = error.message.partition("; expected")[2]  # the found token may be upper case
+            assert not _INTERNALS.search(error.message) and not _TERMINAL.search(expected), (text, error.message)
+        except eqlmini.EqlError:
+            pass
+    assert checked > len(broken) // 2
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("process where a == 1 b", "unexpected 'b'; expected `:`, `like`, `regex`, `and`, `in`, `not`, `or`, `|`"),
+    ("any wher", "unexpected 'wher'; expected `where`"),
+    ("any where a in (1 2", "unexpected '2'; expected `)`, `,`, `:`, `like`, `regex`, `and`, `in`"),
+    ("process where a < b < c", "unexpected '<'; expected `and`, `or`, `|` or an arithmetic operator"),
+    ("sequence [a where true [", "unexpected '['; expected `]`"),
+    ("process where (", "unexpected end of query"),
+])
+def test_syntax_errors_name_tokens_as_written(text: str, message: str) -> None:
+    with pytest.raises(eqlmini.EqlSyntaxError) as caught:
+        parse_only(text)
+    assert caught.value.message.startswith(message)
 
 
 def test_error_display_shows_line_and_caret() -> None:

@@ -346,7 +346,9 @@ def resolve(call: ast.Call) -> Function:
     """The function a call names (any letter case); raise if it is unknown, ``~`` or arity is wrong."""
     function = FUNCTIONS.get(call.name.lower())
     if function is None:
-        close = [FUNCTIONS[name].name for name in difflib.get_close_matches(call.name.lower(), FUNCTIONS)]
+        # ES's function registry keeps lower-case names, so its suggestions are lower case
+        # (VerifierTests testArrayFunctionsUnsupported: "did you mean [stringcontains]?").
+        close = difflib.get_close_matches(call.name.lower(), FUNCTIONS)
         hint = f", did you mean [{close[0]}]?" if len(close) == 1 else ""
         if len(close) > 1:
             hint = f", did you mean any of [{', '.join(close)}]?"

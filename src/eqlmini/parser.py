@@ -23,6 +23,7 @@ from lark.exceptions import (
 
 from . import ast
 from .comments import blank_comments, comment_end
+from .values import to_text
 from .errors import (
     EqlError,
     EqlSemanticError,
@@ -87,23 +88,64 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> EqlSyntaxError:
         return EqlSyntaxError(message, Span.point(exc.line, exc.column), text)
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
-    expected = sorted(_describe(name) for name in exc.expected)
-    hint = f"; expected {', '.join(expected[:8])}" + (", ..." if len(expected) > 8 else "") if expected else ""
-    return EqlSyntaxError(f"unexpected {str(token)!r}{hint}", Span.point(token.line, token.column), text)
+    return EqlSyntaxError(f"unexpected {_shown(str(token))}{_expected(_acceptable(exc))}",
+                          Span.point(token.line, token.column), text)
 
 
+# How a user reads each terminal of grammar.lark; the literal ones (`where`, `(`) are shown as
+# written. Terminals that exist only to reject a form (`join`, `of`, `=`, '...') are left out.
 _TERMINAL_NAMES = {
-    "NAME": "a name", "STRING": "a string", "RAW_STRING": "a string", "INTEGER": "a number",
-    "DECIMAL": "a number", "COMPARE": "a comparison", "MATCH_OP": "':', like, regex",
-    "IN_OP": "in", "LSQB": "'['", "RSQB": "']'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
-    "WHERE": "where", "BY": "by", "WITH": "with", "VBAR": "'|'", "QUOTED_NAME": "a name",
+    "NAME": "a name", "QUOTED_NAME": "a name", "TILDE_NAME": "a function name",
+    "STRING": "a string", "RAW_STRING": "a string", "INTEGER": "a number", "DECIMAL": "a number",
+    "COMPARE": "a comparison", "ADD_OP": "an arithmetic operator", "MUL_OP": "an arithmetic operator", "IN_OP": "`in`",
+    "MATCH_OP": "`:`, `like`, `regex`", "OPTIONAL": "`?`",
 }
+_HIDDEN = frozenset({"INDEX", "SINGLE_QUOTED", "QMARK_STRING", "JOIN", "OF", "EQUAL", "$END"})
 
 
-def _describe(terminal: str) -> str:
+def _acceptable(exc: UnexpectedInput) -> set[str]:
+    """The terminals that can really come next. LALR's own list (``exc.expected``) holds every
+    lookahead of the state, some of which fail after a reduction; trying each one is exact, and
+    costs nothing that matters on the way to an error."""
+    interactive = getattr(exc, "interactive_parser", None)
+    if interactive is None:
+        return set(getattr(exc, "expected", ()))
+    try:
+        return set(interactive.accepts())
+    except UnexpectedInput:
+        return set(getattr(exc, "expected", ()))
+
+
+def _describe(terminal: str) -> str | None:
+    """A terminal as the user reads it, or None for one not worth suggesting."""
     if terminal in _TERMINAL_NAMES:
         return _TERMINAL_NAMES[terminal]
-    return terminal.lower()
+    if terminal in _HIDDEN:
+        return None
+    definition = _TERMINALS().get(terminal)
+    return f"`{definition}`" if definition is not None else None
+
+
+@functools.cache
+def _TERMINALS() -> dict[str, str]:  # noqa: N802 - a constant, built once
+    """Terminal name -> its text, for terminals that are one fixed string (`where`, `![`)."""
+    return {t.name: t.pattern.value for t in _lark().terminals if t.pattern.type == "str"}
+
+
+def _expected(terminals: Any) -> str:
+    """"; expected x, y or z" for the terminals that can come next, each named once."""
+    names = sorted({name for name in map(_describe, terminals) if name})
+    names.sort(key=lambda name: not name.startswith("`"))  # the literal tokens first
+    if not names:
+        return ""
+    if len(names) > 8:
+        names = names[:8] + ["..."]
+    return "; expected " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1])
+
+
+def _shown(token: str) -> str:
+    """A found token for a message: quoted, and cut short if long."""
+    return repr(token if len(token) <= 40 else token[:37] + "...")
 
 
 def _span(meta: Any) -> Span | None:
@@ -140,10 +182,17 @@ def unescape(token: Token) -> str:
 
 
 def _code_point(digits: str, token: Token) -> str:
-    if not re.fullmatch(r"[0-9A-Fa-f]{2,8}", digits):
-        raise EqlSyntaxError("Unicode sequence should use [2-8] hex digits, got [" + digits + "]", _token_span(token))
+    # ES AbstractBuilder.handleUnicodePoints and hexToUnicode; ES's lexer rejects a non-hex digit.
+    if not re.fullmatch(r"[0-9A-Fa-f]*", digits):
+        raise EqlSyntaxError(f"Invalid unicode escape [\\u{{{digits}}}]: only hex digits may stand in the braces",
+                             _token_span(token))
+    if not 2 <= len(digits) <= 8:
+        raise EqlSyntaxError(f"Unicode sequence should use [2-8] hex digits, [\\u{{{digits}}}] has [{len(digits)}]",
+                             _token_span(token))
     value = int(digits, 16)
-    if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+    if 0xD800 <= value <= 0xDFFF:
+        raise EqlSyntaxError(f"Invalid unicode character code, [{digits}] is a surrogate code", _token_span(token))
+    if value > 0x10FFFF:
         raise EqlSyntaxError(f"Invalid unicode character code [{digits}]", _token_span(token))
     return chr(value)
 
@@ -215,7 +264,8 @@ class _ToAst(Transformer):
         if unit is None:
             raise EqlSemanticError(f"No time unit specified, did you mean [s] as in [{value}s]?", span)
         if isinstance(value, float):
-            raise EqlSemanticError(f"Decimal time interval [{value}] not supported", span)
+            raise EqlSemanticError(f"Decimal time interval [{value}] not supported; please use an positive integer",
+                                   span)  # sic, ES LogicalPlanBuilder.visitSequenceParams
         if str(unit) not in ast.MaxSpan.UNIT_MILLIS:
             raise EqlSemanticError(f"Unrecognized time unit [{unit}] in [{value}{unit}], please specify one of "
                                    "[ms, s, m, h, d]", span)
@@ -294,10 +344,10 @@ class _ToAst(Transformer):
         return ast.In(left, tuple(items), insensitive=op == "in~", negated=True, span=_span(meta))
 
     def match(self, meta, left, op, pattern):
-        return ast.Match(str(op), left, (pattern,), listed=False, span=_span(meta))
+        return ast.Match(str(op), left, _like_text(op, (pattern,)), listed=False, span=_span(meta))
 
     def match_list(self, meta, left, op, *patterns):
-        return ast.Match(str(op), left, tuple(patterns), listed=True, span=_span(meta))
+        return ast.Match(str(op), left, _like_text(op, patterns), listed=True, span=_span(meta))
 
     def call(self, meta, name, *args):
         text = str(name)
@@ -332,6 +382,14 @@ class _ToAst(Transformer):
 
     def string(self, meta, token):
         return unescape(token)
+
+
+def _like_text(op: Token, patterns: tuple[ast.Literal, ...]) -> tuple[ast.Literal, ...]:
+    """`like` takes any constant as its text: `a like 5` is `a like "5"` (ES ExpressionBuilder:
+    ``toLikePattern(e.fold().toString())``). Other operators keep the constant for the verifier."""
+    if not op.startswith("like"):
+        return patterns
+    return tuple(ast.Literal(to_text(p.value), span=p.span) if p.value is not None else p for p in patterns)
 
 
 class _Until:
