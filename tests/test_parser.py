@@ -6,6 +6,7 @@ import json
 import os
 import random
 import re
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -265,3 +266,18 @@ conditions = boolean_trees(leaves, max_leaves=6)
 def test_generated_trees_print_and_parse_back(condition: ast.Expr) -> None:
     query = ast.Query(ast.EventQuery("process", condition))
     assert parse_only(str(query)) == query
+
+
+def test_a_long_string_literal_costs_memory_in_proportion() -> None:
+    # The string token's regex once kept a backtracking frame per character: 1 MB of literal
+    # peaked at 375 MB (10 MB: 3.2 GB). Now a few copies of the text.
+    size = 1_000_000
+    text = 'any where a == "' + "x" * size + '\\t" and b : "' + "y" * size + '" and `' + "z" * size + '` == 1'
+    tracemalloc.start()
+    try:
+        tree = parse_only(text)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(tree.body.where.terms[0].right.value) == size + 1
+    assert peak < 30 * size, f"peak {peak / 1e6:.0f} MB for 3 MB of literals"

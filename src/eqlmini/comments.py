@@ -88,7 +88,9 @@ def comment_end(text: str, start: int) -> int | None:
     return end
 
 
-_QUOTE = re.compile(r'"""[^\r\n]*?""""?"?|"(?:[^"\\\r\n]|\\.)*"?|\'(?:[^\'\\\r\n]|\\.)*\'?|`(?:[^`]|``)*`?')
+# Unrolled loops, as in grammar.lark: no backtracking frame per character of a long string.
+_QUOTE = re.compile(r'"""[^\r\n]*?""""?"?|"[^"\\\r\n]*(?:\\.[^"\\\r\n]*)*"?|\'[^\'\\\r\n]*(?:\\.[^\'\\\r\n]*)*\'?'
+                    r'|`[^`]*(?:``[^`]*)*`?')
 _SPECIAL = re.compile(r"[\"'`/]")
 
 
