@@ -281,3 +281,17 @@ def test_a_long_string_literal_costs_memory_in_proportion() -> None:
         tracemalloc.stop()
     assert len(tree.body.where.terms[0].right.value) == size + 1
     assert peak < 30 * size, f"peak {peak / 1e6:.0f} MB for 3 MB of literals"
+
+
+def test_the_fast_path_has_no_positions_but_errors_do() -> None:
+    text = 'sequence by h [process where a : "x"] [file where length(b) > 2]'
+    fast, positioned = parse_only(text, positions=False), parse_only(text)
+    assert fast == positioned and fast.body.span is None and positioned.body.span == ast.Span(1, 1, 1, 65)
+    # compile() parses without positions; an error makes it parse again, so positions stay exact.
+    for bad, line, column in [("process where a == 1 and\n  b : 1", 2, 7),
+                              ("sequence with maxspan=1.5s [a where true] [b where true]", 1, 10),
+                              ("process where a[0] == 1", 1, 15), ("process where a ==", 1, 19)]:
+        with pytest.raises(eqlmini.EqlError) as caught:
+            eqlmini.compile(bad)
+        assert (caught.value.line, caught.value.column) == (line, column), str(caught.value)
+        assert str(caught.value).splitlines()[-1].endswith("^")

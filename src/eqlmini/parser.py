@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -39,22 +39,40 @@ _ESCAPES = {"t": "\t", "b": "\b", "f": "\f", "n": "\n", "r": "\r", '"': '"', "'"
 _ESCAPE = re.compile(r"\\(u\{([^}]*)\}|.)", re.DOTALL)
 
 
+_GRAMMAR = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
+
+
 @functools.cache
 def _lark() -> Lark:
-    """The parser, built on first use and shared (it is read-only afterwards)."""
-    return Lark.open_from_package(
-        "eqlmini", "grammar.lark", parser="lalr", lexer="contextual", propagate_positions=True,
-        maybe_placeholders=True,
-    )
+    """The parser that records positions, built when first needed (errors) and shared."""
+    return Lark.open_from_package("eqlmini", "grammar.lark", propagate_positions=True, **_GRAMMAR)
 
 
-def parse(text: str) -> ast.Query:
-    """Parse EQL ``text`` into an :class:`ast.Query` (no semantic checks; see ``verifier``)."""
+@functools.cache
+def _fast_lark() -> Lark:
+    """The parser without positions, which builds the AST as it parses (no Lark tree at all).
+
+    Positions cost a third of the parse, and only an error needs them: see :func:`parse_then`.
+    """
+    return Lark.open_from_package("eqlmini", "grammar.lark", transformer=_FastToAst(), **_GRAMMAR)
+
+
+def parse(text: str, *, positions: bool = True) -> ast.Query:
+    """Parse EQL ``text`` into an :class:`ast.Query` (no semantic checks; see ``verifier``).
+
+    With ``positions=False`` the nodes have no ``span`` and parsing takes about half the time;
+    a syntax error is still raised with its exact position (the text is parsed again for it).
+    """
     if not isinstance(text, str):
         raise TypeError(f"EQL query must be a str, not {type(text).__name__}")
+    blanked = blank_comments(text)
+    if not positions:
+        try:
+            return _fast_lark().parse(blanked)
+        except (EqlError, UnexpectedInput, RecursionError):
+            pass  # parse again below, for the error with its position
     try:
-        tree = _lark().parse(blank_comments(text))
-        return _TO_AST.transform(tree)
+        return _TO_AST.transform(_lark().parse(blanked))
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
     except VisitError as exc:
@@ -65,6 +83,26 @@ def parse(text: str) -> ast.Query:
         raise
     except RecursionError:
         raise _too_deep() from None
+
+
+Result = TypeVar("Result")
+
+
+def parse_then(text: str, build: Callable[[ast.Query], Result]) -> Result:
+    """``build(tree)`` for the tree of ``text``, parsed on the fast path without positions.
+
+    Only an error needs positions: if parsing or ``build`` raises an EqlError, the text is
+    parsed again with positions and built again, so that the error points at its place.
+    """
+    try:
+        tree = parse(text, positions=False)
+    except EqlError:
+        tree = parse(text)
+        return build(tree)
+    try:
+        return build(tree)
+    except EqlError:
+        return build(parse(text))  # raises the same error, now with its span
 
 
 def _too_deep() -> EqlSyntaxError:
@@ -216,9 +254,12 @@ def _unquote_name(token: Token) -> str:
     return text[1:-1].replace("``", "`") if token.type == "QUOTED_NAME" else text
 
 
-@v_args(inline=True, meta=True)
-class _ToAst(Transformer):
-    """Lark tree -> AST. Stateless, so one instance could serve every parse."""
+class _Builder(Transformer):
+    """Lark rule -> AST node; each method takes the rule's ``meta`` (positions), then its children.
+
+    Two transformers share these methods: :class:`_ToAst` walks a tree with positions, and
+    :class:`_FastToAst` runs inside the fast parser, where there are no positions.
+    """
 
     # ------------------------------------------------------------------ statement
     def start(self, meta, body, *pipes):
@@ -401,4 +442,21 @@ class _Until:
         self.stage = stage
 
 
+_NO_POSITION = type("NoPosition", (), {"empty": True})()
+
+
+def _methods() -> dict[str, Callable[..., Any]]:
+    return {key: value for key, value in vars(_Builder).items() if callable(value) and not key.startswith("_")}
+
+
+def _without_positions(method: Callable[..., Any]) -> Callable[..., Any]:
+    def call(self: Transformer, children: list[Any]) -> Any:  # Lark's plain callback: one list
+        return method(self, _NO_POSITION, *children)
+    return call
+
+
+_ToAst = v_args(wrapper=lambda method, _rule, children, meta: method(meta, *children))(
+    type("_ToAst", (Transformer,), _methods()))
+# Called by Lark as it parses, with no wrapper layers: this is the hot path of compile().
+_FastToAst = type("_FastToAst", (Transformer,), {k: _without_positions(v) for k, v in _methods().items()})
 _TO_AST = _ToAst()
