@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import eqlmini
 from eqlmini.errors import EqlSemanticError, EqlUnsupportedError
 from eqlmini.patterns import fold, lucene_to_re2, regex_matcher, wildcard_matcher
 
@@ -435,3 +436,27 @@ def test_matching_time_grows_linearly_with_the_number_of_patterns() -> None:
         return best
 
     assert seconds(1000) < 40 * seconds(250)
+
+
+# The U+0001 LIKE escape (QL StringUtils.toLikePattern and likeToJavaPattern): toLikePattern
+# escapes % and _ with U+0001, then turns * into % and ? into _. A U+0001 the user wrote thus
+# escapes the wildcard after it, which becomes a literal % or _; before anything else it is an
+# error. `:` goes through toLikePattern only when its pattern holds a wildcard (ReplaceWildcards).
+@pytest.mark.parametrize(("query", "value", "matches"), [
+    ('a like "\\u{01}*"', "%", True),
+    ('a like "\\u{01}*"', "*", False),
+    ('a like "\\u{01}*"', "anything", False),
+    ('a like~ "x\\u{01}?y*"', "X_Y and more", True),
+    ('a like~ "x\\u{01}?y*"', "XzY", False),
+    ('a : "\\u{01}**"', "%x", True),
+    ('a : "\\u{01}x"', "\x01X", True),  # no wildcard: a plain case-insensitive equality
+])
+def test_the_like_escape_makes_the_next_wildcard_a_literal(query: str, value: str, matches: bool) -> None:
+    assert eqlmini.compile(f"any where {query}")({"a": value}) is matches
+
+
+@pytest.mark.parametrize("query", ['a like "\\u{01}x"', 'a like~ "ab\\u{01}"', 'a : ("x", "\\u{01}%*")',
+                                   'a like "\\u{01}\\u{01}*"'])
+def test_a_dangling_like_escape_is_elasticsearchs_error(query: str) -> None:
+    with pytest.raises(EqlSemanticError, match="escape character is not followed by special wildcard char"):
+        eqlmini.compile(f"any where {query}")

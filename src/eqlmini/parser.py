@@ -426,11 +426,29 @@ class _Builder(Transformer):
 
 
 def _like_text(op: Token, patterns: tuple[ast.Literal, ...]) -> tuple[ast.Literal, ...]:
-    """`like` takes any constant as its text: `a like 5` is `a like "5"` (ES ExpressionBuilder:
-    ``toLikePattern(e.fold().toString())``). Other operators keep the constant for the verifier."""
-    if not op.startswith("like"):
+    """The patterns of ``:`` and ``like`` as Elasticsearch reads them.
+
+    ``like`` takes any constant as its text: ``a like 5`` is ``a like "5"`` (ES ExpressionBuilder:
+    ``toLikePattern(e.fold().toString())``). ``toLikePattern`` escapes ``%`` and ``_`` with
+    U+0001 and then turns ``*`` into ``%``, ``?`` into ``_``, so a U+0001 the user wrote escapes
+    what follows it: before ``*`` it makes a literal ``%``, before ``?`` a literal ``_``, and
+    anywhere else it is an error (QL StringUtils.likeToJavaPattern). ``:`` goes through
+    ``toLikePattern`` only when its pattern has a wildcard (ES Optimizer ReplaceWildcards).
+    """
+    if not op.startswith("like") and op != ":":
         return patterns
-    return tuple(ast.Literal(to_text(p.value), span=p.span) if p.value is not None else p for p in patterns)
+    out = []
+    for pattern in patterns:
+        value = pattern.value
+        if op.startswith("like") and value is not None:
+            value = to_text(value)
+        if isinstance(value, str) and "\x01" in value and (op != ":" or "*" in value or "?" in value):
+            value = value.replace("\x01*", "%").replace("\x01?", "_")
+            if "\x01" in value:
+                raise EqlSemanticError("Invalid sequence - escape character is not followed by special wildcard char",
+                                       pattern.span)
+        out.append(pattern if value is pattern.value else ast.Literal(value, span=pattern.span))
+    return tuple(out)
 
 
 class _Until:
