@@ -52,6 +52,10 @@ L = ast.Literal
     ('a == """x""""', ast.Comparison("==", F("a"), L('x"'))),
     ('a == 1.5e3', ast.Comparison("==", F("a"), L(1500.0))),
     ('a == 99999999999999999999', ast.Comparison("==", F("a"), L(1e20))),
+    # QL StringUtils.parseIntegral: 2^63 .. 2^64-1 stay exact (unsigned_long), beyond is a double.
+    ('a == 9223372036854775809', ast.Comparison("==", F("a"), L(2**63 + 1))),
+    ('a == 18446744073709551615', ast.Comparison("==", F("a"), L(2**64 - 1))),
+    ('a == 18446744073709551616', ast.Comparison("==", F("a"), L(float(2**64)))),
     ('(-1) in (-1, 2)', ast.In(L(-1), (L(-1), L(2)))),
 ])
 def test_tree_keeps_what_was_written(text: str, tree: ast.Expr) -> None:
@@ -248,12 +252,13 @@ def test_any_text_compiles_or_raises_eql_error(text: str) -> None:
 field_names = st.from_regex(r"[a-z_][a-z0-9_]{0,6}(\.[a-z_][a-z0-9_]{0,6}){0,2}", fullmatch=True).filter(
     lambda name: all(part not in ast.KEYWORDS for part in name.split(".")))
 strings = st.text(max_size=12)
+patterns = st.text(max_size=12).filter(lambda text: "\x01" not in text)  # U+0001 is the LIKE escape
 literals = st.one_of(strings.map(L), st.integers(-10**6, 10**6).map(L), st.booleans().map(L), st.just(L(None)))
 fields = st.builds(F, field_names, st.booleans())
 leaves = st.one_of(
     st.builds(ast.Comparison, st.sampled_from(["==", "!=", "<", ">="]), fields, literals),
     st.builds(lambda op, f, ps: ast.Match(op, f, tuple(map(L, ps)), listed=len(ps) > 1),
-              st.sampled_from([":", "like", "like~", "regex~"]), fields, st.lists(strings, min_size=1, max_size=3)),
+              st.sampled_from([":", "like", "like~", "regex~"]), fields, st.lists(patterns, min_size=1, max_size=3)),
     st.builds(lambda f, items, ci, neg: ast.In(f, tuple(map(L, items)), ci, neg), fields,
               st.lists(strings, min_size=1, max_size=3), st.booleans(), st.booleans()),
     fields,

@@ -34,7 +34,7 @@ from .errors import (
 
 __all__ = ["blank_comments", "comment_end", "parse", "unescape"]
 
-_LONG_MAX = 2**63 - 1
+_UNSIGNED_LONG_MAX = 2**64 - 1
 _ESCAPES = {"t": "\t", "b": "\b", "f": "\f", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
 _ESCAPE = re.compile(r"\\(u\{([^}]*)\}|.)", re.DOTALL)
 
@@ -240,7 +240,8 @@ def _number(token: Token) -> int | float:
     try:
         if token.type == "INTEGER":
             value = int(text)
-            return value if value <= _LONG_MAX else float(value)  # ES reads an overflowing long as a double
+            # QL StringUtils.parseIntegral: up to 2^64-1 an exact (unsigned) long, beyond it a double
+            return value if value <= _UNSIGNED_LONG_MAX else float(value)
         value = float(text)
     except (OverflowError, ValueError):  # beyond a double, or beyond Python's digit limit
         value = math.inf
