@@ -300,3 +300,12 @@ def test_the_fast_path_has_no_positions_but_errors_do() -> None:
             eqlmini.compile(bad)
         assert (caught.value.line, caught.value.column) == (line, column), str(caught.value)
         assert str(caught.value).splitlines()[-1].endswith("^")
+
+
+def test_a_long_line_is_cut_around_the_caret() -> None:
+    text = "any where a == " + "1 + " * 2_000 + "(" + " or b" * 1_000
+    with pytest.raises(eqlmini.EqlSyntaxError) as caught:
+        parse_only(text)
+    shown = str(caught.value).splitlines()
+    assert len(shown[1]) < 200 and shown[1].startswith("...") and shown[1].endswith("...")
+    assert shown[1][len(shown[2]) - 1] == "o"  # the caret is under the fault (the `or` after `(`)
