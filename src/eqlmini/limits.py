@@ -22,6 +22,10 @@ def skipped(message: str) -> None:
     warnings.warn(message, EqlLimitWarning, stacklevel=3)
 
 
+# Query text (parser, comments, patterns)
+MAX_COMMENT_OPENERS = 256  # inner `/*` in one block comment; finding its end costs their square
+MAX_WILDCARDS_PER_REGEX = 64  # wildcard patterns per RE2 program; more overflow its DFA and matching slows 1000-fold
+
 # ----------------------------------------------------------------------------- input files
 # A limit here bounds one record of a file; a record over it is reported in the ReadReport
 # (counted as unreadable) and reading goes on. Read at call time: assigning a new value
