@@ -1,6 +1,6 @@
 """`eqlmini scan` of the bundled rule over 1M NDJSON events, end to end, against baselines.
 
-    python benchmarks/scan_ndjson.py [--events N] [--seed S] [--runs R] [--data FILE]
+    python benchmarks/scan_ndjson.py [--events N] [--seed S] [--runs R] [--data FILE] [--baseline SRC]
 
 Generates the NDJSON file once (seeded, ECS-shaped events of about 240 bytes: processes,
 files, network connections, registry changes; a few planted matches for the bundled
@@ -12,7 +12,8 @@ interleaved so that machine load touches every contender alike:
   the whole command as a user runs it (start-up, reading, decoding, matching, output);
 * the floor for Python: a loop that only calls ``json.loads`` on every line of the file;
 * DuckDB: ``read_json`` plus SQL equivalent to the rule, counting the matches, when the
-  ``duckdb`` package is installed (skipped with a message otherwise).
+  ``duckdb`` package is installed (skipped with a message otherwise);
+* with ``--baseline SRC``: ``eqlmini scan`` of another checkout (``--baseline ../main/src``).
 
 Prints the median and range of each (wall time, and the CPU time the work took: DuckDB
 runs threads), the ratios, and checks that eqlmini and DuckDB find the planted matches.
@@ -98,11 +99,11 @@ def data_file(path: Path | None, count: int, seed: int) -> tuple[Path, int]:
     return path, planted
 
 
-def run_eqlmini(path: Path) -> tuple[float, float, int]:
+def run_eqlmini(path: Path, source: Path = PROJECT / "src") -> tuple[float, float, int]:
     before = _children_cpu()
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "eqlmini", "scan", "--rules", str(RULE), "--format", "json",
-                           "-q", str(path)], capture_output=True, text=True, env=_env())
+                           "-q", str(path)], capture_output=True, text=True, env=_env(source))
     seconds = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise SystemExit(f"eqlmini scan failed ({done.returncode}):\n{done.stderr}")
@@ -149,9 +150,9 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _env() -> dict[str, str]:
+def _env(source: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT / "src"), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(source), env.get("PYTHONPATH")]))
     return env
 
 
@@ -161,9 +162,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data", type=Path, help="the NDJSON file (made if missing)")
+    parser.add_argument("--baseline", type=Path, metavar="SRC",
+                        help="also time `eqlmini scan` of another checkout's src folder (say, main's)")
     options = parser.parse_args()
     path, planted = data_file(options.data, options.events, options.seed)
     contenders = {"eqlmini scan": run_eqlmini, "json.loads loop": run_json_loads}
+    if options.baseline:
+        contenders["eqlmini scan, baseline"] = lambda data: run_eqlmini(data, options.baseline.resolve())
     try:
         import duckdb  # noqa: F401, PLC0415
         contenders["DuckDB read_json + SQL"] = run_duckdb
@@ -186,7 +191,7 @@ def main() -> None:
         print(f"{name:<24}{median:>9.2f}{f'{min(values):.2f}-{max(values):.2f}':>13}"
               f"{statistics.median(cpu[name]):>7.2f}{options.events / median:>11,.0f}{median / base:>15.2f}x  "
               f"{counts[name]:,}")
-    for name in ("eqlmini scan", "DuckDB read_json + SQL"):
+    for name in ("eqlmini scan", "DuckDB read_json + SQL", "eqlmini scan, baseline"):
         if name in counts and counts[name] != planted:
             raise SystemExit(f"{name} found {counts[name]} matches, {planted} were planted")
 
