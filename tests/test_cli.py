@@ -339,3 +339,11 @@ def test_a_limit_hit_in_the_engine_is_a_problem(capsys: pytest.CaptureFixture[st
     status, out, err = run(capsys, "scan", "--format", "json", EXAMPLE)
     assert status == 4 and len(records(out)) == 4
     assert "eqlmini: limit: combinations per event (eqlmini.limits.X): 3 skipped\n" in err
+
+
+def test_main_puts_the_garbage_collector_back(capsys: pytest.CaptureFixture[str]) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    assert run(capsys, "scan", "--format", "json", EXAMPLE)[0] == 1
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -71,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exit.code or 0)
     args.earned = lambda: OK  # the status earned so far: a command keeps it up to date
     args.limits_hit = []  # EqlLimitWarnings met: each is a problem, as in a ReadReport
+    collector = gc.get_threshold()  # _settle changes it for the run; main may be called in a program
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("always", RuleWarning)
@@ -96,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # a bug: never a traceback with a status that means something else
         _internal(error)
         return INTERNAL
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*collector)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -309,7 +313,8 @@ def _load(args: argparse.Namespace) -> list[Rule] | None:
 def _settle() -> None:
     """Before events are read: what exists now lives for the whole run, and what is read
     is freed by reference counting (JSON events hold no cycles), so the cyclic garbage
-    collector need not look at either every few hundred objects (it took half the time)."""
+    collector need not look at either every few hundred objects (it took half the time).
+    :func:`main` puts the collector back as it was."""
     gc.freeze()
     gc.set_threshold(100_000, 50, 1000)
 
