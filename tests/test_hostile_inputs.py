@@ -216,3 +216,17 @@ def test_msgspec_decodes_exactly_as_pythons_json(tmp_path, monkeypatch, drawn):
 
 def _refuse(raw: bytes) -> object:
     raise msgspec.DecodeError("refused")
+
+
+def test_records_after_a_run_of_unusable_ones_are_read(tmp_path, monkeypatch):
+    # more unusable EVTX records in a row than one batch holds: the good one after them counts
+    from eqlmini.inputs import reader
+
+    path = tmp_path / "x.evtx"
+    path.write_bytes(b"ElfFile\x00" + b"\x00" * 100)
+    good = {"Event": {"System": {"EventID": 1, "TimeCreated": {"#attributes": {"SystemTime": "2024-01-01T00:00:00Z"}},
+                                 "Channel": "Application", "Computer": "h", "Provider": {"#attributes": {"Name": "p"}}}}}
+    records = [(f"record {n}", {"Event": {"System": {}}}) for n in range(600)] + [("record 600", good)]
+    monkeypatch.setattr(reader, "read_evtx", lambda *_: iter(records))
+    events, report = read_all(path)
+    assert len(events) == 1 and report.unreadable == 600

@@ -111,9 +111,10 @@ def _read_one(path: Source, report: ReadReport, format: str | None,
         except STREAM_ERRORS as exc:
             report.add(name, "file", f"compressed data is damaged or truncated ({exc})")
             return
-        while batch := [event for location, record in itertools.islice(records, _EVTX_BATCH)
-                        if (event := convert(record, location)) is not None]:
-            yield batch
+        while chunk := list(itertools.islice(records, _EVTX_BATCH)):
+            batch = [event for location, record in chunk if (event := convert(record, location)) is not None]
+            if batch:
+                yield batch
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
