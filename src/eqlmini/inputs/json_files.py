@@ -40,7 +40,7 @@ from .report import ReadReport
 __all__ = ["STREAM_ERRORS", "Convert", "read_json"]
 
 _FAST = msgspec.json.Decoder().decode
-_FAST_ERRORS = (msgspec.DecodeError, RecursionError, TypeError)
+_FAST_ERRORS = (msgspec.DecodeError, RecursionError)
 # An object with this key may be an EVTX record (is_evtx_record): ``convert`` decides.
 _EVTX_KEY = "Event"
 
