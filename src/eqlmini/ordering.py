@@ -234,8 +234,17 @@ def _placed(events: Iterable[Event], key: Callable[[Event], tuple],
 
 def _checked(events: Iterable[Event], order: EventOrder, on_error: OnError | None, *,
              sortable: bool) -> Iterator[Event]:
+    """The events of a stream as they come, each checked against the one before."""
+    key = order.key
     previous = None
-    for current, position, event in _placed(events, order.key, on_error):
+    for position, event in enumerate(events):
+        try:
+            current = key(event)
+        except EqlEventError as error:
+            if on_error is None:
+                raise
+            on_error(position, event, error)
+            continue
         if previous is not None and current < previous:
             advice = (
                 "pass a list (it is sorted in memory) or sort the input by timestamp and tiebreaker"
