@@ -291,7 +291,7 @@ def test_ecs_table_matches_its_source() -> None:
     build = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(build)  # type: ignore[union-attr]
     with gzip.open(source, "rt", encoding="utf-8") as stream:
-        rendered = build.render(build.table(yaml.safe_load(stream)))
+        rendered = build.render(build.table(yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))))
     assert rendered == (Path(schemas.__file__).parent / "ecs_fields.tsv").read_text(encoding="utf-8")
 
 
@@ -421,7 +421,7 @@ def corpus_problems() -> dict[str, list[tuple[dict, list]]]:
     active = [rule for rule in rules if not rule["deprecated"]]
     found: dict[str, list[tuple[dict, list]]] = {"ecs": [], "rule": []}
     for rule in active:
-        tree = parse(rule["query"])
+        tree = parse(rule["query"], positions=False)  # counts only: no positions needed
         category = rule["event_category_override"] or "event.category"
         found["ecs"].append((rule, schemas.check(tree, "ecs", event_category_field=category)))
         schema = schemas.for_detection_rule(rule, DATA)

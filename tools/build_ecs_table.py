@@ -50,7 +50,7 @@ def main(argv: list[str]) -> None:
     source = Path(argv[0]) if argv else SHARED_ECS / "ecs_flat.yml.gz"
     licence = Path(argv[1]) if len(argv) > 1 else SHARED_ECS / "LICENSE.txt"
     with gzip.open(source, "rt", encoding="utf-8") as stream:
-        rows = table(yaml.safe_load(stream))
+        rows = table(yaml.load(stream, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))  # libyaml if there
     (OUT / "ecs_fields.tsv").write_text(render(rows), encoding="utf-8")
     shutil.copyfile(licence, OUT / "ECS-LICENSE.txt")
     print(f"{len(rows)} fields written to {OUT / 'ecs_fields.tsv'}")

@@ -63,9 +63,9 @@ def verify(query: ast.Query, schema: Schema | None = None, *,
     is checked where Elasticsearch checks types; ``event_category_field`` must resolve too
     when an event query names a category.
     """
-    types, problems = resolve_fields(query, schema, event_category_field) if schema is not None else ({}, [])
-    if problems:
-        raise problems[0]
+    types, found = resolve_fields(query, schema, event_category_field) if schema is not None else ({}, [])
+    if found:
+        raise found[0]
     return _verify(query, types)
 
 

@@ -92,7 +92,7 @@ class Schema(Mapping[str, str]):
     sub-field of ``name``. Parents of listed fields are objects without being listed.
     """
 
-    __slots__ = ("_types", "name", "_hash", "_field_types", "_parents", "_children", "_candidates", "_suggested")
+    __slots__ = ("_types", "_name", "_hash", "_field_types", "_parents", "_children", "_candidates", "_suggested")
 
     def __init__(self, fields: Mapping[str, str], *, name: str = "custom") -> None:
         types: dict[str, str] = {}
@@ -101,7 +101,7 @@ class Schema(Mapping[str, str]):
                 raise ValueError(f"a schema maps field names to type names, not {field!r} to {kind!r}")
             types[field] = kind
         self._types = types
-        self.name = name
+        self._name = name
         self._hash: int | None = None
         self._field_types: Mapping[str, str] | None = None
         self._parents: frozenset[str] | None = None          # derived on first need: most
@@ -110,6 +110,11 @@ class Schema(Mapping[str, str]):
         self._suggested: dict[str, tuple[str, ...]] = {}  # a rule pack repeats its unknown fields
 
     # ----------------------------------------------------------------- the mapping
+    @property
+    def name(self) -> str:
+        """What the schema is called in messages: ``ecs``, a file name, ``custom``."""
+        return self._name
+
     def __getitem__(self, field: str) -> str:
         return self._types[field]
 
@@ -156,8 +161,8 @@ class Schema(Mapping[str, str]):
         parents = [(parent, self._types.get(parent)) for parent in _parents(field)]  # listed ones only:
         for parent, parent_kind in parents:  # an implicit parent is a plain object
             if parent_kind is not None and parent_kind not in QL_TYPES and parent_kind not in COMPOUND:
-                raise EqlSemanticError(f"Cannot use field [{field}] with unsupported type [{kind}] in hierarchy "
-                                       f"(field [{parent}])", span)
+                raise EqlSemanticError(f"Cannot use field [{field}] with unsupported type [{parent_kind}] in "
+                                       f"hierarchy (field [{parent}])", span)  # IndexResolver: the parent's type
         if kind not in QL_TYPES and kind not in COMPOUND:
             raise EqlSemanticError(f"Cannot use field [{field}] with unsupported type [{kind}]", span)
         if kind == "object":
