@@ -71,6 +71,14 @@ def test_suggestions_are_ordered_best_first_then_in_mapping_order() -> None:
     assert schema.suggestions("x.b") == ("a.b", "z.b")
 
 
+def test_a_very_long_unknown_name_is_not_scored(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No name can be half similar to one more than twice as long, and scoring a hostile name of
+    # megabytes against thousands of fields would take minutes: nothing is scored.
+    monkeypatch.setattr("eqlmini.schemas.schema._edit_distances", lambda *args: pytest.fail("scored"))
+    problem = error(f"any where {'a' * 200_000} == 1", schemas.ecs().extend({}))
+    assert problem.suggestions == () and problem.message == f"Unknown column [{'a' * 200_000}]"
+
+
 def test_optional_unknown_field_is_allowed() -> None:
     query = eqlmini.compile("foo where ?xxx == null and pid == 1", schema=MAPPING)
     assert query({"event": {"category": "foo"}, "pid": 1})

@@ -184,6 +184,8 @@ class Schema(Mapping[str, str]):
         if field in self._suggested:
             return self._suggested[field]
         names, shared = self._usable()
+        if len(field) > 2 * max(map(len, names), default=0):
+            return ()  # at least half of it would be edits against every name (and a hostile name is long)
         scored = []
         for name, edits in zip(names, _edit_distances(field, names, shared)):
             score = 1.0 - edits / max(len(name), len(field), 1)
