@@ -2,7 +2,7 @@
 
     >>> import eqlmini
     >>> from eqlmini import schemas
-    >>> eqlmini.compile('process where proces.name == "cmd.exe"', schema=schemas.ecs())
+    >>> eqlmini.compile('process where proces.name == "cmd.exe"', schema=schemas.ecs())  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
     eqlmini.schemas.schema.UnknownFieldError: Unknown column [proces.name], did you mean any of [process.name, ...

@@ -56,9 +56,10 @@ def for_detection_rule(rule: Mapping[str, Any], data: str | Path) -> Schema:
 @functools.lru_cache(maxsize=128)  # corpus rules share a few dozen of these: build each schema once
 def _schema(folder: Path, beats: tuple[str, ...], modules: frozenset[tuple[str, str]], patterns: tuple[str, ...],
             endgame: bool, endpoint: bool, required: tuple[tuple[str, str], ...]) -> Schema:
-    extra: dict[str, str] = {}
+    beat_fields: dict[str, str] = {}
     for beat in beats:
-        extra.update(_beat_fields(folder, beat, modules))
+        beat_fields.update(_beat_fields(folder, beat, modules))
+    extra: dict[str, str] = {}
     non_ecs = _json(folder / "non-ecs-schema.json")
     for pattern in patterns:
         extra.update(from_fields(non_ecs[pattern]))
@@ -68,7 +69,7 @@ def _schema(folder: Path, beats: tuple[str, ...], modules: frozenset[tuple[str, 
         for path in sorted(folder.glob("endpoint_schemas/*.json.gz")):
             extra.update(from_fields(_json(path)))
     extra.update(dict(required))
-    return merge(ecs(), extra, name="ecs+detection-rules")
+    return merge(beat_fields, ecs(), extra, name="ecs+detection-rules")  # as there, ECS wins over beats
 
 
 def _overlap(pattern: str, index: str) -> bool:
