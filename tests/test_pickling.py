@@ -44,6 +44,16 @@ def test_a_query_pickles_into_one_that_behaves_the_same(text: str, options: dict
         assert [copy(e) for e in EVENTS] == [query(e) for e in EVENTS]
 
 
+def test_a_query_checked_against_a_schema_pickles_with_the_types_it_took() -> None:
+    # The schema gave `event.created` its date type, which the options keep: the copy,
+    # compiled from text and options, compares it as a date too.
+    query = eqlmini.compile('process where event.created > "2020-01-01"', schema="ecs")
+    copy = pickle.loads(pickle.dumps(query))
+    event = {"event": {"category": "process", "created": "2021-06-01T00:00:00Z"}}
+    assert copy.options == query.options and copy.options.field_types == {"event.created": "date"}
+    assert copy(event) and query(event)
+
+
 def test_unpickling_compiles_once_per_process() -> None:
     compile_cache.clear()
     data = pickle.dumps(eqlmini.compile(QUERIES[1][0], **QUERIES[1][1]))
