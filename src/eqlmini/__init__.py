@@ -27,12 +27,13 @@ from .parser import parse_then
 from .query import Query
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules
 from .ruleset import Alert, RuleSet
+from .replay import replay  # noqa: E402 (the function shadows its module's name here: import from eqlmini.replay)
 from .sequences import MissingEvent, Result
 from .verifier import verify
 
 __all__ = [
     "compile", "parse", "schemas", "Query", "Result", "MissingEvent", "ast",
-    "Rule", "RuleError", "RuleSet", "Alert", "bundled_rules", "load_rule", "load_rules",
+    "Rule", "RuleError", "RuleSet", "Alert", "bundled_rules", "load_rule", "load_rules", "replay",
     "EqlError", "EqlSyntaxError", "EqlSemanticError", "EqlUnsupportedError", "EqlEventError", "Span",
 ]
 __version__ = "0.1.0"
