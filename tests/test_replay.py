@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import doctest
+import importlib
 import io
 import json
 from datetime import datetime, timedelta, timezone
@@ -12,7 +14,7 @@ import pytest
 import eqlmini
 import eqlmini.inputs
 from eqlmini import Rule, RuleError
-from eqlmini.replay import Schedule, iso
+from eqlmini.replay import Schedule, changed, iso
 from eqlmini.replay.output import summary_lines, write
 from eqlmini.replay.timing import duration_millis, offset_millis
 
@@ -262,3 +264,18 @@ def test_plot(tmp_path):
     result = eqlmini.replay(rule(max_signals=3), [event(1 + i / 60) for i in range(5)], start=at(0))
     path = plot(result, tmp_path / "replay.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_what_if_changes_a_rules_schedule():
+    base = rule(timestamp_override="event.ingested", extra={"alert_suppression": {"group_by": ["host.name"]}})
+    what_if = changed(base, max_signals=500, timestamp_override=None, alert_suppression=None, **{"from": "now-2m"})
+    assert (what_if.max_signals, what_if.timestamp_override, what_if.from_, dict(what_if.extra)) == \
+        (500, None, "now-2m", {})
+    assert Schedule.of(what_if).describe() == "every 5m, window now-2m..now, max_signals 500, on @timestamp"
+    with pytest.raises(ValueError, match="cannot change severity"):
+        changed(base, severity="low")
+
+
+def test_module_examples_run():
+    for name in ("eqlmini.replay", "eqlmini.replay.timing"):
+        assert doctest.testmod(importlib.import_module(name)).failed == 0

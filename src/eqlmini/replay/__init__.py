@@ -27,9 +27,10 @@ from .compare import compare
 from .documents import Delay, Index, delay_function
 from .engine import RuleRuns, full_scan
 from .results import REASONS, Execution, Miss, ReplayAlert, RuleReplay, iso
-from .timing import MAX_ALERTS_PER_RUN, Schedule, instant, run_times, windows
+from .timing import MAX_ALERTS_PER_RUN, Schedule, changed, instant, run_times, windows
 
-__all__ = ["REASONS", "Execution", "Miss", "Replay", "ReplayAlert", "RuleReplay", "Schedule", "iso", "replay"]
+__all__ = ["REASONS", "Execution", "Miss", "Replay", "ReplayAlert", "RuleReplay", "Schedule", "changed", "iso",
+           "replay"]
 
 Event = Mapping[str, Any]
 DAY = 86_400_000

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, TextIO
 
@@ -26,6 +27,7 @@ EXECUTION_COLUMNS = ("started", "rule", "window_start", "window_end", "events", 
 ALERT_COLUMNS = ("time", "event_time", "delay_ms", "rule", "rule_id", "id", "events", "building_blocks",
                  "suppressed", "detail")
 MISSED_COLUMNS = ("event_time", "rule", "reason", "documents", "detail")
+MISSES_SHOWN = 5  # missed matches a table lists per rule and reason (NDJSON and CSV list all)
 _RECORD = {"executions": "execution", "alerts": "alert", "missed": "missed"}  # an NDJSON row's `record`
 
 
@@ -114,11 +116,26 @@ def _table(replay: Replay, section: str, stream: TextIO, every: bool) -> None:
                 for a in replay.alerts]
     else:
         header = ("LAST EVENT", "RULE", "REASON", "EVENT")
-        rows = [(iso(m.event_time), m.rule.name, m.reason, _detail(m.events)) for m in replay.missed]
-    stream.write(f"{section}: {len(rows)}\n")
+        rows = _first_misses(replay.missed)
+    stream.write(f"{section}: {len(replay.missed) if section == 'missed' else len(rows)}\n")
     if rows:
         stream.write("\n".join(aligned([header, *rows])) + "\n")
     stream.write("\n")
+
+
+def _first_misses(missed: Sequence[Miss]) -> list[tuple]:
+    """A table's rows of missed matches: the first :data:`MISSES_SHOWN` of each rule and
+    reason, then one row saying how many more."""
+    shown: Counter[tuple[str, str]] = Counter()
+    rows: list[tuple] = []
+    for miss in missed:
+        group = (miss.rule.name, miss.reason)
+        shown[group] += 1
+        if shown[group] <= MISSES_SHOWN:
+            rows.append((iso(miss.event_time), miss.rule.name, miss.reason, _detail(miss.events)))
+    rows += [("", rule, reason, f"... and {count - MISSES_SHOWN} more")
+             for (rule, reason), count in shown.items() if count > MISSES_SHOWN]
+    return rows
 
 
 def aligned(rows: Sequence[Sequence[Any]], *, limit: int = 48, last: int = 120) -> list[str]:

@@ -29,7 +29,7 @@ def plot(replay: Replay, path: str | Path, *, title: str | None = None) -> Path:
         raise ImportError("the plot needs matplotlib: pip install 'eqlmini[plot]'") from None
     start = replay.start or 0
     end = max([replay.end or 0, *(e.started for e in replay.executions if e.results)])
-    width = MINUTES if end - start <= 3 * HOUR else HOUR if end - start <= 10 * DAY else DAY
+    width = MINUTES if end - start <= 3 * HOUR else HOUR if end - start <= 2 * DAY else DAY
     first = start // width * width
     bins = range(int(first), int(end) + width, width)
 
@@ -37,7 +37,7 @@ def plot(replay: Replay, path: str | Path, *, title: str | None = None) -> Path:
         found = Counter(int((time - first) // width) for time in times)
         return [found[i] for i in range(len(bins))]
     labels = [str(iso(edge))[:10 if width == DAY else 16] for edge in bins]
-    figure, axes = pyplot.subplots(figsize=(max(8, min(24, len(bins) * 0.35)), 4.5))
+    figure, axes = pyplot.subplots(figsize=(max(8, min(12, len(bins) * 0.35)), 4.5))
     base = [0] * len(bins)
     for outcome in replay.rules:
         heights = counts([alert.time for alert in outcome.alerts])
@@ -60,7 +60,7 @@ def plot(replay: Replay, path: str | Path, *, title: str | None = None) -> Path:
     axes.set_xticks(range(0, len(bins), step), labels[::step], rotation=45, ha="right", fontsize=7)
     axes.set_ylabel({MINUTES: "per 5 minutes", HOUR: "per hour", DAY: "per day"}[width])
     axes.set_title(title or f"replay {labels[0]} .. {str(iso(end))[:16]}", fontsize=10)
-    axes.legend(fontsize=7, loc="upper left")
+    axes.legend(fontsize=7, loc="upper right")
     figure.tight_layout()
     target = Path(path)
     figure.savefig(target, dpi=110)

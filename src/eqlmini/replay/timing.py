@@ -13,6 +13,7 @@ Times here are epoch milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ from ..ordering import timestamp_millis
 from ..rules import Rule, RuleError
 from .suppression import Suppression
 
-__all__ = ["DEFAULT_FROM", "DEFAULT_INTERVAL", "DEFAULT_MAX_SIGNALS", "MAX_ALERTS_PER_RUN", "MAX_RULE_GAP_RATIO",
-           "Schedule", "Window", "duration_millis", "instant", "offset_millis", "run_times", "windows"]
+__all__ = ["CHANGEABLE", "DEFAULT_FROM", "DEFAULT_INTERVAL", "DEFAULT_MAX_SIGNALS", "MAX_ALERTS_PER_RUN", "MAX_RULE_GAP_RATIO",
+           "Schedule", "Window", "changed", "duration_millis", "instant", "offset_millis", "run_times", "windows"]
 
 # Kibana's defaults for a rule that does not set them (the rule schema's defaults).
 DEFAULT_INTERVAL = "5m"
@@ -131,6 +132,34 @@ class Schedule:
         capped = f" (asked {self.asked_max_signals}, Kibana's cap)" if self.asked_max_signals != self.max_signals else ""
         return (f"every {_short(self.interval)}, window {_relative(self.from_offset)}..{_relative(self.to_offset)}, "
                 f"max_signals {self.max_signals}{capped}, {where}")
+
+
+# What changed() may change: a typed attribute of Rule, or a key of Rule.extra.
+CHANGEABLE = {"interval": "interval", "from": "from_", "from_": "from_", "max_signals": "max_signals",
+              "timestamp_override": "timestamp_override", "to": None, "alert_suppression": None,
+              "timestamp_override_fallback_disabled": None}
+
+
+def changed(rule: Rule, **changes: Any) -> Rule:
+    """``rule`` with other schedule metadata, for a what-if replay: ``interval``, ``from``
+    (or ``from_``), ``to``, ``max_signals``, ``timestamp_override``, ``alert_suppression``,
+    ``timestamp_override_fallback_disabled``; None removes a setting (Kibana's default then).
+
+    >>> changed(Rule("r", "process where true"), max_signals=500, timestamp_override=None).max_signals
+    500
+    """
+    unknown = sorted(set(changes) - set(CHANGEABLE))
+    if unknown:
+        raise ValueError(f"cannot change {', '.join(unknown)}: only {', '.join(k for k in CHANGEABLE if k != 'from_')}")
+    typed = {CHANGEABLE[key]: value for key, value in changes.items() if CHANGEABLE[key]}
+    extra = dict(rule.extra)
+    for key, value in changes.items():
+        if CHANGEABLE[key] is None:
+            if value is None:
+                extra.pop(key, None)
+            else:
+                extra[key] = value
+    return dataclasses.replace(rule, extra=extra, **typed)
 
 
 @dataclass(frozen=True, slots=True)
