@@ -230,6 +230,20 @@ def test_bad_schedule_metadata_is_a_rule_error(metadata, key):
     assert caught.value.key == key
 
 
+def test_suppression_reads_kibanas_newer_group_by_v2():
+    table = {"group_by": ["user.name"], "group_by_v2": [{"field": "host.name"}]}
+    result = eqlmini.replay(rule(extra={"alert_suppression": table}), BURSTS[:3], start=at(0))
+    assert [(a.documents, a.suppressed) for a in result.alerts] == [((0,), 1), ((2,), 0)]
+
+
+def test_a_replay_makes_at_most_max_replay_searches(monkeypatch):
+    monkeypatch.setattr(eqlmini.limits, "MAX_REPLAY_SEARCHES", 3)
+    with pytest.warns(eqlmini.limits.EqlLimitWarning, match="stopped after limits.MAX_REPLAY_SEARCHES"):
+        result = eqlmini.replay(rule(), [event(1), event(30)], start=at(0))
+    assert [e.started for e in result.executions] == [ms(0), ms(5), ms(10)]
+    assert [m.reason for m in result.missed] == ["outside"]
+
+
 def test_the_real_mssql_sample_matches_a_scan():
     events = list(eqlmini.inputs.read_events([require(MSSQL)]))
     bundled = eqlmini.bundled_rules()

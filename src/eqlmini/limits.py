@@ -39,3 +39,6 @@ MAX_RULE_FILE_BYTES = 1 << 20      # one rule file (.eql, .toml); larger ones ar
 # Sequences and samples (joins.py, sequences.py)
 MAX_JOIN_KEY_COMBINATIONS = 1_000  # key tuples one event takes part under (multi-valued join keys multiply)
 MAX_OPEN_PARTIALS = 1_000_000  # partial sequences one matcher holds, and completed ones awaiting a trailing ![...]
+
+# Replay (replay/)
+MAX_REPLAY_SEARCHES = 1_000_000  # searches one rule's replay makes (a year of 1-minute runs is 525,600); later runs are not made

@@ -20,8 +20,10 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
+from .. import limits
 from ..rules import Rule
 from .compare import compare
 from .documents import Delay, Index, delay_function
@@ -70,7 +72,12 @@ def replay(rule_or_rules: Rule | Iterable[Rule], events: Iterable[Event], *, sta
     outcomes = []
     for rule, schedule, index in planned:
         searches = [] if first is None or last is None else \
-            list(windows(schedule, run_times(first, last, schedule, down)))
+            list(islice(windows(schedule, run_times(first, last, schedule, down)), limits.MAX_REPLAY_SEARCHES + 1))
+        if len(searches) > limits.MAX_REPLAY_SEARCHES:
+            searches.pop()
+            limits.skipped(f"{rule.name}: replay stopped after limits.MAX_REPLAY_SEARCHES "
+                           f"({limits.MAX_REPLAY_SEARCHES:,}) searches, at {iso(searches[-1].started)}; "
+                           "later runs were not made")
         runs = RuleRuns(rule, schedule, index)
         executions = runs.run(searches)
         full = full_scan(rule, runs.index, runs.key)

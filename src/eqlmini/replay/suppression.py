@@ -1,11 +1,13 @@
 """Alert suppression as Kibana does it for EQL rules that are not sequences.
 
-A rule with an ``alert_suppression`` table (``group_by``: one to three fields; ``duration``:
+A rule with an ``alert_suppression`` table (``group_by``, or the newer ``group_by_v2`` of
+``{field = ...}`` entries when it is there: one to three fields; ``duration``:
 ``{value, unit}``, optional; ``missing_fields_strategy``: ``suppress`` or ``doNotSuppress``)
 raises one alert per group of field values, and counts the later matches of the group in it
 instead of raising more: for ``duration`` after the alert was created, or, without a duration,
 within one run. Kibana's code: ``wrapSuppressedAlerts`` and ``getSuppressionTerms``
-(``rule_types/utils/``), ``bulkCreateSuppressedAlertsInMemory``, and ``alertWithSuppression``
+(``rule_types/utils/``), ``getEffectiveSuppressionGroupByFields``,
+``bulkCreateSuppressedAlertsInMemory``, and ``alertWithSuppression``
 with ``suppressAlertsInMemory`` in the rule registry's ``create_persistence_rule_type_wrapper.ts``.
 """
 
@@ -41,6 +43,9 @@ class Suppression:
         if not isinstance(table, Mapping):
             raise bad("must be a table")
         group_by = table.get("group_by")
+        newer = table.get("group_by_v2")  # [{field = ...}], preferred when present (Kibana 9.x)
+        if isinstance(newer, (list, tuple)) and newer:
+            group_by = [entry.get("field") if isinstance(entry, Mapping) else None for entry in newer]
         if (not isinstance(group_by, (list, tuple)) or not 1 <= len(group_by) <= MAX_GROUP_BY
                 or not all(isinstance(name, str) and name for name in group_by)):
             raise bad(f"group_by must list 1 to {MAX_GROUP_BY} field names")
