@@ -199,6 +199,12 @@ def test_an_outage_is_caught_up_up_to_four_intervals():
     assert sum(e.uncovered for e in long.executions) == 14 * 60_000
 
 
+def test_catch_up_with_times_finer_than_a_millisecond():
+    start = "2024-05-01T12:00:00.000250Z"    # epoch ms with a fraction: every run time is a float
+    result = eqlmini.replay(rule(from_="now-6m"), [event(12)], start=start, end=at(40), outages=[(at(8), at(22))])
+    assert [e.catchup for e in result.executions if e.run == result.alerts[0].run] == [True, True, True, False]
+
+
 def test_a_window_can_find_what_the_whole_history_does_not():
     # A sample takes the first pair per key over all history; a later window sees a later pair.
     sample = rule('sample by host.id [process where process.name == "sqlservr.exe"] [process where true]')

@@ -12,7 +12,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
 from ..sequences import Result
-from .documents import Index
+from .documents import Index, last_time
 from .engine import Key, RuleRuns
 from .results import Miss, ReplayAlert
 from .timing import Window
@@ -28,7 +28,7 @@ def compare(runs: RuleRuns, windows: Sequence[Window], index: Index,
     reason = _Reasons(runs, windows, documents)
     times, missed = [], []
     for key, result in full:
-        time = max((t for t in (documents[doc].time for doc in key if doc is not None) if t is not None), default=None)
+        time = last_time(documents[doc] for doc in key if doc is not None)
         times.append(time)
         if key not in runs.found:
             missed.append(Miss(runs.rule, result.events, key, time, reason(key)))
@@ -64,7 +64,7 @@ class _Reasons:
         together = self._covering(min(places), max(places))
         if not together:
             return "split"
-        arrived = max(doc.arrival for doc in docs)
+        arrived = max(float("inf") if doc.arrival is None else doc.arrival for doc in docs)  # None: never searchable
         if all(window.started < arrived for window in together):
             return "late"
         return "history"

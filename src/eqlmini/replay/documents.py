@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -27,7 +27,7 @@ from ..fields import getter
 from ..ordering import timestamp_millis
 from .timing import duration_millis
 
-__all__ = ["INGESTED", "Delay", "Document", "Index", "delay_function"]
+__all__ = ["INGESTED", "Delay", "Document", "Index", "delay_function", "last_time"]
 
 INGESTED = "event.ingested"
 KIBANA_TIMESTAMP = "@timestamp"  # Kibana's fallback window field, whatever the rule's EQL timestamp field
@@ -91,9 +91,9 @@ class Index:
         self._place(self.documents)
 
     def _place(self, documents: list[Document]) -> None:
-        self._placed = sorted((doc for doc in documents if doc.window_time is not None),
-                              key=lambda doc: (doc.window_time, doc.id))
-        self._keys = [doc.window_time for doc in self._placed]
+        placed = sorted((doc.window_time, doc.id, doc) for doc in documents if doc.window_time is not None)
+        self._placed = [doc for _, _, doc in placed]
+        self._keys: list[int | float] = [time for time, _, _ in placed]
 
     @property
     def placed(self) -> int:
@@ -111,21 +111,29 @@ class Index:
         """The earliest window time, and the latest window time or arrival (None: no event placed)."""
         if not self._placed:
             return None
-        last = max(max(doc.window_time, doc.arrival or doc.window_time) for doc in self._placed)  # type: ignore
-        return self._keys[0], last
+        arrivals = [doc.arrival for doc in self._placed if doc.arrival is not None]
+        return self._keys[0], max([self._keys[-1], *arrivals])
 
     def count(self, start: int | float, end: int | float, now: int | float) -> int:
         """How many documents :meth:`visible` would return."""
-        return sum(1 for doc in self._placed[bisect_left(self._keys, start):bisect_right(self._keys, end)]
-                   if doc.arrival is not None and doc.arrival <= now)
+        return len(self._arrived(start, end, now))
 
     def visible(self, start: int | float, end: int | float, now: int | float) -> list[Document]:
         """The documents a search at ``now`` over ``[start, end]`` sees (window time in the
         range, arrived by ``now``), in input order."""
-        found = [doc for doc in self._placed[bisect_left(self._keys, start):bisect_right(self._keys, end)]
-                 if doc.arrival is not None and doc.arrival <= now]
+        found = self._arrived(start, end, now)
         found.sort(key=lambda doc: doc.id)
         return found
+
+    def _arrived(self, start: int | float, end: int | float, now: int | float) -> list[Document]:
+        return [doc for doc in self._placed[bisect_left(self._keys, start):bisect_right(self._keys, end)]
+                if doc.arrival is not None and doc.arrival <= now]
+
+
+def last_time(documents: Iterable[Document]) -> int | float | None:
+    """The latest ``time`` of ``documents`` (None when none has one): a match's time."""
+    times = [doc.time for doc in documents if doc.time is not None]
+    return max(times) if times else None
 
 
 def _millis(value: Any) -> int | float | None:

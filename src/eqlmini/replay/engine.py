@@ -23,7 +23,7 @@ from typing import Any
 from ..compile_cache import compiled
 from ..rules import Rule
 from ..sequences import MissingEvent, Result
-from .documents import Document, Index
+from .documents import Document, Index, last_time
 from .results import Execution, ReplayAlert
 from .suppression import Candidate, Group, Suppressor
 from .timing import Schedule, Window
@@ -57,8 +57,7 @@ class RuleRuns:
                                   "behind an experimental flag")
         self._rule_key = rule.rule_id or rule.name
         self._ids = {id(doc.event): doc.id for doc in index.documents}
-        self._window_time = {doc.id: doc.window_time for doc in index.documents}
-        self._time = {doc.id: doc.time for doc in index.documents}
+        self._documents = {doc.id: doc for doc in index.documents}
         self.created: dict[str, ReplayAlert] = {}   # the alerts index: _id -> alert
         self.found: set[Key] = set()                # matches alerted or counted into an alert
         self.cut: set[Key] = set()                  # matches a run saw but max_signals cut
@@ -113,7 +112,7 @@ class RuleRuns:
             if not self.suppressor.suppression.suppress_missing and None in terms:
                 plain.append(self._alert(alert_id, key, result, window))
             else:
-                time = self._window_time[key[0]]
+                time = self._documents[key[0]].window_time
                 candidates.append(Candidate(alert_id, terms, window.started if time is None else time, (key, result)))
         room = self.schedule.max_signals - len(plain)
 
@@ -128,11 +127,10 @@ class RuleRuns:
 
     def _alert(self, alert_id: str, key: Key, result: Result, window: Window, group: Group | None = None) -> ReplayAlert:
         self.found.add(key)
-        last = max((self._time[doc] for doc in key if doc is not None and self._time[doc] is not None),
-                   default=window.started)
+        last = last_time(self._documents[doc] for doc in key if doc is not None)
         blocks = sum(doc is not None for doc in key) if self.sequence_like else 0
-        return ReplayAlert(self.rule, alert_id, result.events, result.join_keys, key, window.started, last,
-                           window.run, blocks, group)
+        return ReplayAlert(self.rule, alert_id, result.events, result.join_keys, key, window.started,
+                           window.started if last is None else last, window.run, blocks, group)
 
     def _alert_id(self, key: Key) -> str:
         kind = "sequence" if self.sequence_like else "event"

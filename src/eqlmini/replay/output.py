@@ -105,6 +105,8 @@ def _table(replay: Replay, section: str, stream: TextIO, every: bool) -> None:
     if section == "summary":
         stream.write("\n".join(summary_lines(replay)) + "\n")
         return
+    header: tuple[str, ...]
+    rows: list[tuple[Any, ...]]
     if section == "executions":
         header = ("STARTED", "RULE", "WINDOW", "EVENTS", "RESULTS", "NEW", "DUP", "SUPP", "NOTE")
         rows = [(iso(e.started), e.rule.name, f"{_clock(e.start)}..{_clock(e.end)}", e.events, e.results,
@@ -206,7 +208,7 @@ def summary_lines(replay: Replay) -> list[str]:
         lines += ["", "alerts per day"]
         lines += ["  " + line for line in aligned([("DAY", "TOTAL", *names)] + [
             (day, sum(counts.values()), *(counts.get(name, 0) for name in names)) for day, counts in days.items()])]
-    reasons = sorted({reason for rule in summary["rules"] for reason in rule["missed"]})
-    if reasons:
-        lines += ["", "why matches were missed"] + [f"  {reason:<11} {REASONS[reason]}" for reason in reasons]
+    seen = sorted({reason for rule in summary["rules"] for reason in rule["missed"]})
+    if seen:
+        lines += ["", "why matches were missed"] + [f"  {reason:<11} {REASONS[reason]}" for reason in seen]
     return lines

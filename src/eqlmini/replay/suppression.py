@@ -139,7 +139,9 @@ class Suppressor:
         leaders: dict[tuple[Any, ...], list[Candidate]] = {}
         for candidate in sorted(fresh, key=lambda c: c.time):
             leaders.setdefault(candidate.terms, []).append(candidate)
-        created, counted, cut = [], [], []
+        created: list[Any] = []
+        counted: list[Candidate] = []
+        cut: list[Candidate] = []
         per_run = self.suppression.duration is None
         for terms, members in leaders.items():
             end = max(member.time for member in members)

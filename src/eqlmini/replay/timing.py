@@ -14,6 +14,7 @@ Times here are epoch milliseconds.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ def changed(rule: Rule, **changes: Any) -> Rule:
     unknown = sorted(set(changes) - set(CHANGEABLE))
     if unknown:
         raise ValueError(f"cannot change {', '.join(unknown)}: only {', '.join(k for k in CHANGEABLE if k != 'from_')}")
-    typed = {CHANGEABLE[key]: value for key, value in changes.items() if CHANGEABLE[key]}
+    typed: dict[str, Any] = {str(CHANGEABLE[key]): value for key, value in changes.items() if CHANGEABLE[key]}
     extra = dict(rule.extra)
     for key, value in changes.items():
         if CHANGEABLE[key] is None:
@@ -195,12 +196,12 @@ def windows(schedule: Schedule, starts: Iterable[int | float]) -> Iterator[Windo
     previous: int | float | None = None
     for run, now in enumerate(starts):
         start, end = now + schedule.from_offset, now + schedule.to_offset
-        catchup, uncovered = 0, 0
+        catchup, uncovered = 0, 0.0
         if previous is not None:
             # The gap: how much later than the previous window's length this run started.
             gap = (now - previous) - schedule.lookback
             if gap > 0:
-                catchup = min(-(-gap // schedule.interval), MAX_RULE_GAP_RATIO)
+                catchup = min(math.ceil(gap / schedule.interval), MAX_RULE_GAP_RATIO)
                 uncovered = max(gap - catchup * schedule.interval, 0)
         for back in range(catchup, 0, -1):
             shift = back * schedule.interval
