@@ -13,6 +13,7 @@ import pytest
 
 import eqlmini
 import eqlmini.inputs
+from eqlmini.cli import main
 from eqlmini import Rule, RuleError
 from eqlmini.replay import Schedule, changed, iso
 from eqlmini.replay.output import summary_lines, write
@@ -299,3 +300,62 @@ def test_what_if_changes_a_rules_schedule():
 def test_module_examples_run():
     for name in ("eqlmini.replay", "eqlmini.replay.timing"):
         assert doctest.testmod(importlib.import_module(name)).failed == 0
+
+
+# ----------------------------------------------------------------------------- the command
+def replay_command(capsys, *args) -> tuple[int, str, str]:
+    status = main(["replay", *map(str, args)])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def burst_file(tmp_path):
+    path = tmp_path / "burst.ndjson"
+    path.write_text("".join(json.dumps(e) + "\n" for e in [event(1 + i / 60) for i in range(5)]))
+    rules = tmp_path / "rule.eql"
+    rules.write_text('/*\nname = "cmd"\ninterval = "5m"\nfrom = "now-9m"\nmax_signals = 3\n*/\n'
+                     'process where process.name == "cmd.exe"\n')
+    return path, rules
+
+
+def test_the_command_writes_ndjson_and_a_summary_line(capsys, burst_file):
+    events, rules = burst_file
+    status, out, err = replay_command(capsys, "--rules", rules, "--start", at(0), events)
+    assert status == 1
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["record"] for r in records] == ["execution"] * 3 + ["missed"] * 2 + ["summary"]
+    assert err.strip() == ("eqlmini: 5 events from 1 file; 3 alerts from 1 rule in 3 searches; "
+                           "2 of 5 whole-history matches missed")
+
+
+def test_the_command_changes_the_schedule_and_writes_csv(capsys, burst_file, tmp_path):
+    events, rules = burst_file
+    target = tmp_path / "alerts.csv"
+    status, out, _ = replay_command(capsys, "--rules", rules, "--start", at(0), "--set", "max_signals=10",
+                                    "--show", "alerts", "-o", target, events)
+    assert (status, out) == (1, "")
+    assert len(list(csv.DictReader(target.open()))) == 5
+    status, out, _ = replay_command(capsys, "--format", "table", "--rules", rules, "--start", at(0),
+                                    "--set", "from=now-1m", "--show", "summary", events)
+    assert "window now-1m..now, max_signals 3" in out and "missed 5: 5 gap" in out
+
+
+@pytest.mark.parametrize("args, status", [
+    (["--set", "severity=low"], 2),                 # not a schedule key
+    (["--delay", "soon"], 2),
+    (["--outage", "2024-05-01T12:00:00Z"], 2),      # no ..
+    (["--format", "csv", "--show", "alerts,missed"], 2),
+    (["--set", "interval=5 minutes"], 3),           # the rule's schedule is invalid
+])
+def test_the_command_refuses_bad_options(capsys, burst_file, args, status):
+    events, rules = burst_file
+    assert replay_command(capsys, "--rules", rules, *args, events)[0] == status
+
+
+def test_the_command_draws_a_plot(capsys, burst_file, tmp_path):
+    pytest.importorskip("matplotlib")
+    events, rules = burst_file
+    status, _, err = replay_command(capsys, "--rules", rules, "--plot", tmp_path / "r.svg", "-q", events)
+    assert status == 1 and (tmp_path / "r.svg").read_text().lstrip().startswith("<?xml")
+    assert err.strip() == f"eqlmini: plot: {tmp_path / 'r.svg'}"

@@ -139,7 +139,7 @@ def _rule_summary(outcome: RuleReplay) -> dict[str, Any]:
         "rule": outcome.rule.name, "rule_id": outcome.rule.rule_id, "kind": outcome.rule.query.kind,
         "schedule": outcome.schedule.describe(),
         "runs": len({e.run for e in executions}), "searches": len(executions),
-        "catchup": sum(e.catchup for e in executions), "uncovered_ms": sum(e.uncovered for e in executions),
+        "catchup": sum(e.catchup for e in executions), "uncovered_ms": round(sum(e.uncovered for e in executions)),
         "alerts": len(outcome.alerts), "building_blocks": sum(a.building_blocks for a in outcome.alerts),
         "duplicates": sum(e.duplicates for e in executions), "suppressed": sum(e.suppressed for e in executions),
         "truncated": sum(e.truncated for e in executions), "scanned": len(outcome.scanned),
