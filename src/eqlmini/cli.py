@@ -31,6 +31,7 @@ from .inputs import FORMATS, ReadReport, read_batches
 from .limits import EqlLimitWarning
 from .options import SearchOptions
 from .output import Progress, Writer, alert_record, event_detail, printable, rule_record
+from .replay import command as replay_command
 from .rule_files import Skipped, bundled_rules, load_rule, load_rules, rule_files
 from .rules import NotEqlError, Rule, RuleError, RuleWarning
 from .ruleset import RuleSet
@@ -154,6 +155,7 @@ def _parser() -> argparse.ArgumentParser:
     rules.add_argument("--rules", action="append", metavar="PATH",
                        help="a rule file or folder (repeatable; default: the bundled rules)")
     packs(rules)
+    replay_command.add(commands)
     return parser
 
 
