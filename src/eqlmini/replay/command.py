@@ -25,7 +25,7 @@ from ..rule_files import Skipped, bundled_rules, load_rules
 from ..rules import NotEqlError, Rule
 from . import Replay, changed, replay
 from .documents import delay_function
-from .output import FORMATS, SECTIONS, write
+from .output import FORMATS, SECTIONS, plural, write
 from .timing import CHANGEABLE, instant
 
 __all__ = ["add", "run"]
@@ -140,10 +140,9 @@ def _rules(paths: list[str] | None) -> list[Rule]:
 
 
 def _found(result: Replay) -> str:
-    searches = len(result.executions)
-    return (f"{len(result.alerts)} alert{'s' if len(result.alerts) != 1 else ''} from {len(result.rules)} "
-            f"rule{'s' if len(result.rules) != 1 else ''} in {searches:,} search{'es' if searches != 1 else ''}; "
-            f"{len(result.missed)} of {sum(len(r.scanned) for r in result.rules)} whole-history matches missed")
+    return (f"{plural(len(result.alerts), 'alert')} from {plural(len(result.rules), 'rule')} in "
+            f"{plural(len(result.executions), 'search', 'searches')}; {len(result.missed):,} of "
+            f"{sum(len(r.scanned) for r in result.rules):,} whole-history matches missed")
 
 
 def _say(message: str) -> None:

@@ -18,7 +18,7 @@ from ..sequences import MissingEvent
 from . import Replay
 from .results import REASONS, Execution, Miss, ReplayAlert, iso
 
-__all__ = ["FORMATS", "SECTIONS", "write"]
+__all__ = ["FORMATS", "SECTIONS", "plural", "summary_lines", "write"]
 
 FORMATS = ("table", "json", "csv")
 SECTIONS = ("executions", "alerts", "missed", "summary")
@@ -181,6 +181,11 @@ def duration(millis: int | float | None) -> str:
     return f"{whole // 3600}h {whole % 3600 // 60:02d}m"
 
 
+def plural(number: int, word: str, words: str | None = None) -> str:
+    """``1 duplicate``, ``1,204 duplicates``."""
+    return f"{number:,} {word if number == 1 else words or word + 's'}"
+
+
 def summary_lines(replay: Replay) -> list[str]:
     """The summary as text: the span, then per rule, then per day."""
     summary = replay.summary()
@@ -190,13 +195,14 @@ def summary_lines(replay: Replay) -> list[str]:
         missed = sum(rule["missed"].values())
         reasons = ", ".join(f"{count} {reason}" for reason, count in sorted(rule["missed"].items()))
         lines += ["", f"{rule['rule']} ({rule['kind']})", f"  schedule   {rule['schedule']}",
-                  f"  runs       {rule['runs']:,} ({rule['searches']:,} searches, {rule['catchup']} catch-up windows"
+                  f"  runs       {rule['runs']:,} ({plural(rule['searches'], 'search', 'searches')}, "
+                  f"{plural(rule['catchup'], 'catch-up window')}"
                   + (f", {duration(rule['uncovered_ms'])} never searched" if rule["uncovered_ms"] else "") + ")",
                   f"  alerts     {rule['alerts']:,}"
                   + (f" (+{rule['building_blocks']:,} building blocks)" if rule["building_blocks"] else "")
-                  + f", {rule['duplicates']:,} duplicates dropped"
+                  + f", {plural(rule['duplicates'], 'duplicate')} dropped"
                   + (f", {rule['suppressed']:,} suppressed" if rule["suppressed"] else ""),
-                  f"  truncated  {rule['truncated']} searches hit max_signals",
+                  f"  truncated  {plural(rule['truncated'], 'search', 'searches')} hit max_signals",
                   f"  delay      median {duration(rule['delay']['median'])}, max {duration(rule['delay']['max'])}"
                   " (last event to the run that alerted)",
                   f"  full scan  {rule['scanned']:,} matches; missed {missed}" + (f": {reasons}" if reasons else "")
