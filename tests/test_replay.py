@@ -245,10 +245,18 @@ def test_suppression_reads_kibanas_newer_group_by_v2():
 
 def test_a_replay_makes_at_most_max_replay_searches(monkeypatch):
     monkeypatch.setattr(eqlmini.limits, "MAX_REPLAY_SEARCHES", 3)
-    with pytest.warns(eqlmini.limits.EqlLimitWarning, match="stopped after limits.MAX_REPLAY_SEARCHES"):
+    with pytest.warns(eqlmini.limits.EqlLimitWarning, match="stopped by limits.MAX_REPLAY_SEARCHES after 3 "):
         result = eqlmini.replay(rule(), [event(1), event(30)], start=at(0))
     assert [e.started for e in result.executions] == [ms(0), ms(5), ms(10)]
     assert [m.reason for m in result.missed] == ["outside"]
+
+
+def test_a_replay_reads_at_most_max_replay_documents(monkeypatch):
+    monkeypatch.setattr(eqlmini.limits, "MAX_REPLAY_DOCUMENTS", 5)
+    events = [event(m / 10) for m in range(20)]             # 12:00 .. 12:01:54, all in every window
+    with pytest.warns(eqlmini.limits.EqlLimitWarning, match="MAX_REPLAY_DOCUMENTS after 1 searches that read 20"):
+        result = eqlmini.replay(rule(from_="now-1w"), events, start=at(2))
+    assert len(result.executions) == 1 and len(result.alerts) == 20
 
 
 def test_the_real_mssql_sample_matches_a_scan():

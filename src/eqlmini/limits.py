@@ -42,3 +42,4 @@ MAX_OPEN_PARTIALS = 1_000_000  # partial sequences one matcher holds, and comple
 
 # Replay (replay/)
 MAX_REPLAY_SEARCHES = 1_000_000  # searches one rule's replay makes (a year of 1-minute runs is 525,600); later runs are not made
+MAX_REPLAY_DOCUMENTS = 50_000_000  # documents one rule's searches read in all (a huge look-back reads everything each run)

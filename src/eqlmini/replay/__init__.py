@@ -20,10 +20,8 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
-from .. import limits
 from ..rules import Rule
 from .compare import compare
 from .documents import Delay, Index, delay_function
@@ -67,21 +65,13 @@ def replay(rule_or_rules: Rule | Iterable[Rule], events: Iterable[Event], *, sta
     spans = [span for index in indexes.values() if (span := index.span()) is not None]
     first = instant(start, "start") if start is not None else min((lo for lo, _ in spans), default=None)
     last = instant(end, "end") if end is not None else max((hi for _, hi in spans), default=None)
-    if first is not None and last is not None and last < first:
-        raise ValueError(f"end ({iso(last)}) is before start ({iso(first)})")
     outcomes = []
     for rule, schedule, index in planned:
-        searches = [] if first is None or last is None else \
-            list(islice(windows(schedule, run_times(first, last, schedule, down)), limits.MAX_REPLAY_SEARCHES + 1))
-        if len(searches) > limits.MAX_REPLAY_SEARCHES:
-            searches.pop()
-            limits.skipped(f"{rule.name}: replay stopped after limits.MAX_REPLAY_SEARCHES "
-                           f"({limits.MAX_REPLAY_SEARCHES:,}) searches, at {iso(searches[-1].started)}; "
-                           "later runs were not made")
         runs = RuleRuns(rule, schedule, index)
-        executions = runs.run(searches)
+        executions = runs.run(() if first is None or last is None else
+                              windows(schedule, run_times(first, last, schedule, down)))
         full = full_scan(rule, runs.index, runs.key)
-        scanned, missed, unexpected = compare(runs, searches, runs.index, full)
+        scanned, missed, unexpected = compare(runs, runs.windows, runs.index, full)
         alerts = sorted(runs.created.values(), key=lambda alert: (alert.time, alert.event_time))
         outcomes.append(RuleReplay(rule, schedule, executions, alerts, scanned, missed, unexpected, runs.notes))
     unplaced = len(events) - max((index.placed for index in indexes.values()), default=0)

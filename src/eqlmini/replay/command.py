@@ -101,14 +101,8 @@ def run(args: argparse.Namespace) -> int:
             return USAGE
     report = ReadReport()
     events = list(read_events(args.files, report=report, format=args.input_format))
-    try:
-        result = replay(rules, events, start=args.start, end=args.end, delay=args.delay, seed=args.seed,
-                        outages=args.outage)
-    except EqlError:  # a rule's schedule: the command line says it (exit 3)
-        raise
-    except ValueError as error:  # --end before --start
-        _say(f"error: {error}")
-        return USAGE
+    result = replay(rules, events, start=args.start, end=args.end, delay=args.delay, seed=args.seed,
+                    outages=args.outage)
     with contextlib.ExitStack() as stack:
         stream = sys.stdout if args.output is None else \
             stack.enter_context(open(args.output, "w", encoding="utf-8", newline=""))

@@ -20,11 +20,12 @@ import hashlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from .. import limits
 from ..compile_cache import compiled
 from ..rules import Rule
 from ..sequences import MissingEvent, Result
 from .documents import Document, Index, last_time
-from .results import Execution, ReplayAlert
+from .results import Execution, ReplayAlert, iso
 from .suppression import Candidate, Group, Suppressor
 from .timing import Schedule, Window
 
@@ -62,10 +63,24 @@ class RuleRuns:
         self.found: set[Key] = set()                # matches alerted or counted into an alert
         self.cut: set[Key] = set()                  # matches a run saw but max_signals cut
         self.dropped: set[Key] = set()              # matches suppression dropped
+        self.windows: list[Window] = []             # the windows searched
 
     def run(self, windows: Iterable[Window]) -> list[Execution]:
-        """Every search, in order."""
-        return [self._search(window) for window in windows]
+        """Every search, in order (kept in :attr:`windows`), until one of the limits
+        ``MAX_REPLAY_SEARCHES`` and ``MAX_REPLAY_DOCUMENTS`` stops the replay."""
+        executions: list[Execution] = []
+        read = 0
+        for window in windows:
+            if len(executions) >= limits.MAX_REPLAY_SEARCHES or read >= limits.MAX_REPLAY_DOCUMENTS:
+                which = "SEARCHES" if len(executions) >= limits.MAX_REPLAY_SEARCHES else "DOCUMENTS"
+                limits.skipped(f"{self.rule.name}: replay stopped by limits.MAX_REPLAY_{which} after "
+                               f"{len(executions):,} searches that read {read:,} documents; the runs from "
+                               f"{iso(window.started)} on were not made")
+                break
+            executions.append(self._search(window))
+            self.windows.append(window)
+            read += executions[-1].events
+        return executions
 
     def key(self, result: Result) -> Key:
         """A result's identity: its events' input positions."""
