@@ -280,4 +280,45 @@ def arrow_table(events: list[dict[str, Any]]) -> Any:
             out[key] = value
         return out
 
-    return pyarrow.Table.from_pylist([fix(event, "") for event in events])
+    rows = [fix(event, "") for event in events]
+    return pyarrow.Table.from_struct_array(pyarrow.array(rows))  # every row's keys (from_pylist: the first's)
+
+
+# ---------------------------------------------------------------- keyed streams
+STREAM_QUERIES = [
+    'sequence by host.name [process where process.name == "cmd.exe"] [file where true]',
+    "sequence by host.name with maxspan=5s [process where true] [network where true]",
+    'sequence with maxspan=3s [process where process.name : "CMD*"] [file where true]',
+    "sequence [process where true] [file where true] | head 5",
+    ("sequence by host.name [process where true] by user.name [file where true] by user.name "
+     "until [network where true] by user.name"),
+    "sequence by host.name with maxspan=10s [process where true] with runs=2 [file where true]",
+    "sequence by host.name with maxspan=5s [process where true] ![file where true] [network where true]",
+    "sequence with maxspan=4s ![network where true] [process where true] [file where true]",
+    "sequence with maxspan=4s [process where true] [file where true] ![network where true]",
+    "sequence by ?user.name [process where true] [file where true] | tail 3",
+    "sequence by host.name, user.name with maxspan=20s [process where true] [file where true] | head 7 | tail 4",
+    "sample by host.name [process where true] [file where true]",
+    'sample by user.name [process where process.name : "power*"] [network where true] [file where true]',
+    "process where true | tail 4",
+]
+
+
+def keyed_stream(seed: int, count: int = 200, tiebreaker: bool = False) -> list[dict[str, Any]]:
+    """Events for sequences: few keys (some lists, some null), many equal timestamps."""
+    rng = random.Random(seed)
+    events = []
+    for i in range(count):
+        host = rng.choice(["h1", "h2", "h3", None, ["h1", "h2"], ["h3", "h3"]])
+        user = rng.choice(["u1", "u2", None, ["u1", "u2"]])
+        event: dict[str, Any] = {
+            "id": i,
+            "@timestamp": 1_600_000_000_000 + rng.randint(0, count // 2) * 500,
+            "event": {"category": rng.choice(["process", "file", "network"])},
+            "process": {"name": rng.choice(["cmd.exe", "CMD.EXE", "powershell.exe", "svchost.exe"])},
+            "host": {"name": host}, "user": {"name": user},
+        }
+        if tiebreaker and rng.random() < 0.8:
+            event["seq"] = rng.randint(0, 20)
+        events.append(event)
+    return events

@@ -114,6 +114,8 @@ class Grouping:
     def targets(self, event: Mapping[str, Any]) -> set[int]:
         """The groups an event goes to (none if no stage can use it)."""
         query = self.query
+        if query.kind == "event":
+            return {0} if query.match(event) else set()
         stages = (*query._stages, *((query._until,) if query._until else ()))  # noqa: SLF001 - compiled stages
         groups: set[int] = set()
         for stage in stages:
