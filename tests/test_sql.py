@@ -247,7 +247,7 @@ def test_duckdb_reads_parquet_and_ndjson_paths(tmp_path: Any, table: Any) -> Non
     pyarrow.parquet.write_table(table, tmp_path / "events.parquet")
     (tmp_path / "events.ndjson").write_text('{"id": 1, "v": "a"}\n{"id": 2, "v": "B"}\n')
     query = eqlmini.compile('any where `a"b` : "*s*"')
-    got = [row["id"] for row in eql_duckdb.filter(query, str(tmp_path / "*.parquet")).to_arrow_table().to_pylist()]
+    got = [row["id"] for row in eql_duckdb.filter(query, str(tmp_path / "*.parquet")).fetch_arrow_table().to_pylist()]
     assert got == [row["id"] for row in query.filter(table.to_pylist())] and got
     rows = list(eql_duckdb.events(tmp_path / "events.ndjson"))
     assert rows == [{"id": 1, "v": "a"}, {"id": 2, "v": "B"}]
@@ -264,3 +264,37 @@ def test_spark_filter_confirms_loose_sql_in_python(spark: Any) -> None:  # noqa:
 def test_import_eqlmini_loads_no_engine() -> None:
     code = "import sys, eqlmini; print([m for m in ('duckdb', 'pyspark', 'pyarrow', 'pandas') if m in sys.modules])"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
+
+
+# ---------------------------------------------------------------- docs/scale.md runs as shown
+def _doc_blocks(kind: str) -> list[str]:
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "scale.md").read_text(encoding="utf-8")
+    return re.findall(rf"```{kind}\n(.*?)```", text, re.S)
+
+
+def _run_block(block: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> str:
+    import shutil
+    from pathlib import Path
+
+    shutil.copytree(Path(__file__).resolve().parents[1] / "examples", tmp_path / "examples")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "docs/scale.md", "exec"), {})  # noqa: S102 - the doc's own example
+    return capsys.readouterr().out
+
+
+def test_scale_doc_duckdb_examples_run_as_shown(tmp_path: Any, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    first, second = _doc_blocks("python")[:2]
+    out = _run_block(first, tmp_path, monkeypatch, capsys)
+    assert out.splitlines()[:2] == ["True", "[(4,)]"] and len(out.splitlines()) == 6
+    assert _run_block(second, tmp_path / "sql", monkeypatch, capsys) == _doc_blocks("text")[0]
+
+
+def test_scale_doc_spark_example_runs_as_shown(spark: Any, tmp_path: Any,  # noqa: F811
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = _run_block(_doc_blocks("python")[2], tmp_path, monkeypatch, capsys)
+    assert out.splitlines()[0] == "4" and "cmd.exe" in out

@@ -102,7 +102,7 @@ def filter(query: Query, source: Any, *,  # noqa: A001 - the name is the API
     selected = rel.filter(condition.sql)
     if condition.exact:
         return selected
-    table = selected.to_arrow_table()
+    table = selected.fetch_arrow_table()
     keep = [query.match(row) for row in table.to_pylist()]
     import pyarrow
 
@@ -137,7 +137,7 @@ def search(query: Query, source: Any, *, connection: "_duckdb_module.DuckDBPyCon
     """
     rel = relation(source, connection)
     condition = to_sql(query, rel)
-    rows = rel.filter(condition.sql).to_arrow_table().to_pylist()
+    rows = rel.filter(condition.sql).fetch_arrow_table().to_pylist()
     return query.search(rows, on_error=on_error)
 
 
@@ -145,7 +145,7 @@ def events(source: Any, *, connection: "_duckdb_module.DuckDBPyConnection | None
            batch_size: int = 10_000) -> Iterator[dict[str, Any]]:
     """The rows of ``source`` (Parquet or NDJSON paths or globs, a table ...) as event dicts,
     streamed in batches: what ``eqlmini search`` and ``scan`` read from a Parquet file."""
-    reader = relation(source, connection).to_arrow_reader(batch_size)
+    reader = relation(source, connection).fetch_arrow_reader(batch_size)
     for batch in reader:
         yield from batch.to_pylist()
 
