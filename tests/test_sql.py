@@ -82,9 +82,15 @@ def test_duckdb_quotes_coerces_and_folds_as_python(table: Any) -> None:
     columns = eql_duckdb.columns(con.table("t"))
     for text in _queries():
         query = eqlmini.compile(text)
-        condition = to_sql(query, "duckdb", columns)  # exact, or this raises
+        condition = to_sql(query, "duckdb", columns, prefilter=True)
         got = sorted(row[0] for row in con.execute(f"SELECT id FROM t WHERE {condition}").fetchall())
-        assert got == _expected(query, rows), f"{text}\n{condition}"
+        if condition.exact:
+            assert got == _expected(query, rows), f"{text}\n{condition}"
+        else:  # refused: indexOf~ of a text with a sigma, whose final form Java lowers apart
+            assert "indexOf~" in text and "Σ" in text, text
+            assert set(_expected(query, rows)) <= set(got)
+            confirmed = eql_duckdb.filter(query, con.table("t"), connection=con).fetch_arrow_table().to_pylist()
+            assert sorted(row["id"] for row in confirmed) == _expected(query, rows), text
 
 
 def test_spark_quotes_coerces_and_folds_as_python(spark: Any, table: Any) -> None:  # noqa: F811
@@ -92,9 +98,14 @@ def test_spark_quotes_coerces_and_folds_as_python(spark: Any, table: Any) -> Non
     df = spark.createDataFrame(table)
     columns = eql_spark.columns(df)
     queries = {text: eqlmini.compile(text) for text in _queries()}
-    selected = _selected(df, {text: to_sql(q, "spark", columns).sql for text, q in queries.items()}, "id")
+    conditions = {text: to_sql(q, "spark", columns, prefilter=True) for text, q in queries.items()}
+    selected = _selected(df, {text: c.sql for text, c in conditions.items()}, "id")
     for text, query in queries.items():
-        assert sorted(selected[text]) == _expected(query, rows), text
+        if conditions[text].exact:
+            assert sorted(selected[text]) == _expected(query, rows), text
+        else:  # refused: indexOf~ of non-ASCII text (Spark's lower follows its own Unicode tables)
+            assert "indexOf~" in text, text
+            assert set(_expected(query, rows)) <= set(selected[text]), text
 
 
 # ---------------------------------------------------------------- patterns: the matchers' own cases

@@ -23,7 +23,8 @@ TEMPLATES = {
     "endsWith": "ends_with({0}, {1})",
     "stringContains": ("(CASE WHEN {0} IS NULL OR {1} IS NULL THEN NULL WHEN {0} = '' OR {1} = '' THEN FALSE "
                        "ELSE contains({0}, {1}) END)"),
-    "position": "strpos({0}, {1})",  # 1-based, 0 when absent, 1 for the empty string
+    "position": "strpos({0}, {1})",  # 1-based, 0 when absent
+    "java_lower": "lower(replace({0}, '\u0130', 'i\u0307'))",  # DuckDB lowers İ to one character
     "substr": "substr({0}, {1}, {2})",
     "concat": "({0})",
     "concat_glue": " || ",
@@ -82,19 +83,24 @@ def _string_test(name: str) -> Handler:
 
 
 def _index_of(builder: ValueBuilder, args: list[Value], insensitive: bool, node: ast.Expr) -> Value:
-    texts = _texts(builder, args[:2], insensitive)
+    source, sub = args[0], args[1]
     start = args[2] if len(args) > 2 else builder.constant(0)
-    if texts is None or start.kind in ("string", "boolean"):
+    if source.kind != "string" or sub.kind != "string" or start.kind in ("string", "boolean"):
         return builder.null("integer", *args[:2])
     if start.kind == "float":
         raise builder.unsupported(f"a floating-point position in [{node}]", node)
-    source, sub = texts
-    # str.find(sub, k): k counts from 0 and a null start is 0; past the end nothing is found.
+    if insensitive:  # Java's toLowerCase(Locale.ROOT) of both, as str.lower: İ becomes two characters
+        if not sub.is_constant or {"\u03a3", "\u03c3", "\u03c2"} & set(sub.constant.lower()) or (
+                builder.dialect == "spark" and not sub.constant.isascii()):
+            raise builder.unsupported(f"[{node}] (its positions after text lowered as Java lowers it)", node)
+        source = Value(builder.template("java_lower", source.sql), "string", source.nulls)
+        sub = builder.constant(sub.constant.lower())
+    # Java's indexOf(sub, k): k counts from 0, a null start is 0; "" is found at min(k, length).
     k = "0" if start.kind == "null" else f"GREATEST(COALESCE({start.sql}, 0), 0)"
-    rest = builder.template("substr", source.sql, f"{k} + 1", f"{builder.template('length', source.sql)}")
-    found = builder.template("position", rest, sub.sql)
-    sql = (f"(CASE WHEN {k} > {builder.template('length', source.sql)} THEN NULL "
-           f"ELSE NULLIF({found}, 0) + {k} - 1 END)")
+    n = builder.template("length", source.sql)
+    found = builder.template("position", builder.template("substr", source.sql, f"{k} + 1", n), sub.sql)
+    sql = (f"(CASE WHEN {sub.sql} = '' AND {source.sql} IS NOT NULL THEN LEAST({k}, {n}) "
+           f"WHEN {k} > {n} THEN NULL ELSE NULLIF({found}, 0) + {k} - 1 END)")
     return Value(sql, "integer", source.nulls | sub.nulls)
 
 

@@ -45,6 +45,7 @@ class SparkGenerator(SqlGenerator):
         "integer_text": "CAST({0} AS STRING)",
         "nan_null": "nanvl({0}, CAST(NULL AS DOUBLE))",
         "fold_ascii": "lower(translate({0}, '\u0130', 'i'))",
+        "java_lower": "lower({0})",
         "regex": "({0} RLIKE {1})",
         "regex_text": "(?s)\\A(?:{0})\\z",
         "exists": "exists({0}, {1} -> {2})",
