@@ -322,3 +322,34 @@ def keyed_stream(seed: int, count: int = 200, tiebreaker: bool = False) -> list[
             event["seq"] = rng.randint(0, 20)
         events.append(event)
     return events
+
+
+# ---------------------------------------------------------------- addresses
+def address_texts(seed: int, count: int = 1500) -> list[str | None]:
+    """IPv4 and IPv6 spellings, valid and not: leading zeros, ``::`` anywhere, IPv4 tails,
+    scopes, five-digit hextets, stray spaces (for cidrMatch in SQL)."""
+    rng = random.Random(seed)
+
+    def hextet() -> str:
+        return rng.choice(["0", "00", "ffff", "FFFF", "a", "1234", "0db8", "12345", "g", ""])
+
+    def v4() -> str:
+        parts = rng.choice([4, 4, 4, 3, 5])
+        return ".".join(rng.choice(["0", "10", "192", "168", "255", "256", "01", "1", "127", "172", "16"])
+                        for _ in range(parts))
+
+    def v6() -> str:
+        text = ":".join(hextet() for _ in range(rng.randint(1, 9)))
+        if rng.random() < 0.5:
+            cut = rng.randint(0, len(text))
+            text = text[:cut] + "::" + text[cut:]
+        if rng.random() < 0.3:
+            text += ":" + v4()
+        if rng.random() < 0.1:
+            text = "::ffff:" + v4()
+        if rng.random() < 0.1:
+            text += "%" + rng.choice(["eth0", "", "a%b", "1"])
+        return text
+    fixed = ["::", "::1", "1::", "::ffff:10.1.2.3", "fe80::1%eth0", "0:0:0:0:0:ffff:a00:1", " 10.0.0.1",
+             "1.2.3.4/8", None, "::ffff:0a00:0001", "10.0.0.1"]
+    return fixed + [v4() if rng.random() < 0.2 else v6() for _ in range(count)]

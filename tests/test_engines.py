@@ -38,15 +38,10 @@ import eqlmini.duckdb as eql_duckdb  # noqa: E402 - after the skips
 import eqlmini.spark  # noqa: E402
 import eqlmini.values  # noqa: E402
 
-# Corpus event rules whose SQL is not exact on the generated tables, and why (the reason's
-# start). They still run exactly: SQL selects loosely and the Python engine confirms.
-_CIDR = "duckdb: the function cidrMatch in"
-UNTRANSLATABLE: dict[str, str] = {
-    "Deprecated - Uncommon Destination Port Connection by Web Server": _CIDR,
-    "Kubelet API Connection Attempt to Internal IP": _CIDR,
-    "Network Connection via Certutil": _CIDR,
-    "Ollama API Accessed from External Network": _CIDR,
-}
+# Corpus event rules whose SQL is not exact on the generated tables, and why (the reason up to
+# the construct); none since cidrMatch translates. Such rules still run exactly: SQL selects
+# loosely and the Python engine confirms.
+UNTRANSLATABLE: dict[str, str] = {}
 
 
 def _options(index_name: str) -> dict[str, Any]:

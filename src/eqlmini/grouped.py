@@ -102,6 +102,7 @@ class Grouping:
 
     @property
     def query(self) -> Query:
+        """The query, compiled in this process."""
         return worker_query(self.text, self.options)
 
     def _reach(self) -> tuple[float, float]:

@@ -154,9 +154,11 @@ class _Names:
         self.to_safe = {name: safe for safe, name in self.original.items()}
 
     def safe(self, df: "DataFrame") -> "DataFrame":
+        """``df`` with its dotted column names replaced."""
         return df.toDF(*(self.to_safe.get(name, name) for name in df.columns)) if self.to_safe else df
 
     def restore(self, df: "DataFrame") -> "DataFrame":
+        """``df`` with the original column names back."""
         return df.toDF(*(self.original.get(name, name) for name in df.columns)) if self.original else df
 
 

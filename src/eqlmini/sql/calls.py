@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Callable
 
 from .. import ast, functions
+from .addresses import cidr_match
 from .values import Value, ValueBuilder
 
 __all__ = ["TEMPLATES", "translate"]
@@ -24,6 +25,12 @@ TEMPLATES = {
     "stringContains": ("(CASE WHEN {0} IS NULL OR {1} IS NULL THEN NULL WHEN {0} = '' OR {1} = '' THEN FALSE "
                        "ELSE contains({0}, {1}) END)"),
     "position": "strpos({0}, {1})",  # 1-based, 0 when absent
+    "contains": "contains({0}, {1})",
+    "split_part": "split_part({0}, {1}, {2})",
+    "split_list": "string_split({0}, ':')",
+    "join_list": "array_to_string({0}, '')",
+    "trim_colons": "trim({0}, ':')",
+    "hex_pair": "printf('%x:%x', {0}, {1})",
     "java_lower": "lower(replace({0}, '\u0130', 'i\u0307'))",  # DuckDB lowers İ to one character
     "substr": "substr({0}, {1}, {2})",
     "concat": "({0})",
@@ -159,5 +166,6 @@ _HANDLERS: dict[str, Handler] = {
     "substring": _substring,
     "concat": _concat,
     "string": _string,
+    "cidrMatch": cidr_match,
     **{name: _arithmetic(name) for name in _ARITHMETIC.values()},
 }

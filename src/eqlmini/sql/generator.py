@@ -59,7 +59,6 @@ class SqlGenerator(ValueBuilder):
 
     def __init__(self, columns: Columns | Mapping[str, object], *, prefilter: bool = False,
                  field_types: Mapping[str, str] | None = None) -> None:
-        super().__init__()
         self.columns = columns if isinstance(columns, Columns) else Columns(columns)
         self.prefilter = prefilter
         self.field_types = dict(field_types or {})
@@ -179,6 +178,7 @@ class SqlGenerator(ValueBuilder):
         return f"__eqlmini_{next(self._variables)}"
 
     def null_value(self, name: str) -> Value:
+        """Field ``name`` read as null (no column, or nothing in the row)."""
         return Value("NULL", "null", frozenset({name}))
 
     # ------------------------------------------------------------------ where a field's values are
@@ -226,6 +226,7 @@ class SqlGenerator(ValueBuilder):
         return None  # a path that goes on into a scalar holds nothing
 
     def flattened(self, sql: str, depth: int) -> str:
+        """A list of lists ``depth`` deep as one flat list."""
         for _ in range(depth - 1):
             sql = self.template("flatten", sql)
         return sql

@@ -46,6 +46,10 @@ class SparkGenerator(SqlGenerator):
         "nan_null": "nanvl({0}, CAST(NULL AS DOUBLE))",
         "fold_ascii": "lower(translate({0}, '\u0130', 'i'))",
         "java_lower": "lower({0})",
+        "split_list": "split({0}, ':')",
+        "join_list": "array_join({0}, '')",
+        "trim_colons": "trim(BOTH ':' FROM {0})",
+        "hex_pair": "format_string('%x:%x', {0}, {1})",
         "regex": "({0} RLIKE {1})",
         "regex_text": "(?s)\\A(?:{0})\\z",
         "exists": "exists({0}, {1} -> {2})",
@@ -81,9 +85,11 @@ class SparkGenerator(SqlGenerator):
         return "'" + "".join(out) + "'"
 
     def identifier(self, name: str) -> str:
+        """A name in backquotes, a backquote written twice."""
         return "`" + name.replace("`", "``") + "`"
 
     def template(self, name: str, *args: str) -> str:
+        """As the base, but ``fold`` carries eqlmini's whole fold table (built on first use)."""
         if name == "fold":
             (text,) = args
             source, target = _fold_table()

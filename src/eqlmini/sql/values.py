@@ -42,6 +42,7 @@ class Value:
 
     @property
     def is_constant(self) -> bool:
+        """Whether the value is a literal known now (``constant`` holds it)."""
         return self.constant is not _NOT_CONSTANT
 
 
@@ -64,11 +65,9 @@ class ValueBuilder:
         "in": "({0} IN ({1}))",
     }
 
-    def __init__(self) -> None:
-        pass
-
     # ------------------------------------------------------------------ dialect vocabulary
     def template(self, name: str, *args: str) -> str:
+        """The dialect's SQL for ``name`` (a key of ``TEMPLATES``) over argument SQL."""
         return self.TEMPLATES[name].format(*args)
 
     def string(self, text: str) -> str:
@@ -112,6 +111,7 @@ class ValueBuilder:
         return Value(self.string(value), "string", constant=value)
 
     def double_literal(self, value: float) -> str:
+        """A double literal that reads back exactly (``repr``), infinities included."""
         text = "Infinity" if value == math.inf else "-Infinity" if value == -math.inf else repr(value)
         return self.template("double_literal", text)
 
@@ -169,6 +169,7 @@ class ValueBuilder:
         return translate(self, node, args)
 
     def comparison(self, node: ast.Comparison, bound: dict[str, Value]) -> Value:
+        """A comparison node: ``== null`` as IS NULL, optional fields as ``eq_optional``."""
         left, right = self.value(node.left, bound), self.value(node.right, bound)
         if node.op in ("==", "!=") and "null" in (left.kind, right.kind) and (
                 _is_null(node.left) or _is_null(node.right)):
