@@ -103,7 +103,14 @@ class SqlGenerator(ValueBuilder):
         typed = self.typed_leaf(node)
         if typed is not None:
             return typed
-        return self.any_of(node, lambda bound: self.value(node, bound))
+        return self.any_of(node, lambda bound: self.truth(self.value(node, bound)))
+
+    def truth(self, value: Value) -> Value:
+        """A leaf's value as a condition: only a true boolean counts (``any where x`` on a
+        text field is never true, as ``runtime.any_leaf`` asks ``is True``)."""
+        if value.kind in ("boolean", "null"):
+            return value
+        return self.known(False, value)
 
     def present(self, node: ast.Expr) -> str:
         """Some combination of the fields' values gives ``node`` a non-null value."""
