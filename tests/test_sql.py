@@ -274,7 +274,9 @@ def test_spark_filter_confirms_loose_sql_in_python(spark: Any) -> None:  # noqa:
     df = spark.createDataFrame(pyarrow.Table.from_pylist(rows))
     query = eqlmini.compile('any where between(`ip.address`, ".", ".") == "0" or number(`ip.address`, 16) == 11')
     assert not eql_spark.to_sql(query, df).exact
-    assert sorted(row["id"] for row in eql_spark.filter(query, df).collect()) == [1, 4]
+    expected = _expected(query, rows)
+    assert expected == [1, 2, 4]  # between: "0" for both 10.0.0.1 and 11.0.0.1; number("b", 16): 11
+    assert sorted(row["id"] for row in eql_spark.filter(query, df).collect()) == expected
 
 
 def test_import_eqlmini_loads_no_engine() -> None:
