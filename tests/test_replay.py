@@ -343,7 +343,7 @@ def test_the_command_changes_the_schedule_and_writes_csv(capsys, burst_file, tmp
     status, out, _ = replay_command(capsys, "--rules", rules, "--start", at(0), "--set", "max_signals=10",
                                     "--show", "alerts", "-o", target, events)
     assert (status, out) == (1, "")
-    assert len(list(csv.DictReader(target.open()))) == 5
+    assert len(list(csv.DictReader(io.StringIO(target.read_text())))) == 5
     status, out, _ = replay_command(capsys, "--format", "table", "--rules", rules, "--start", at(0),
                                     "--set", "from=now-1m", "--show", "summary", events)
     assert "window now-1m..now, max_signals 3" in out and "missed 5: 5 gap" in out
