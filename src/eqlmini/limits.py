@@ -20,3 +20,10 @@ class EqlLimitWarning(UserWarning):
 def skipped(message: str) -> None:
     """Report work a limit cut short (``message`` names the limit and what was skipped)."""
     warnings.warn(message, EqlLimitWarning, stacklevel=3)
+
+
+# ---- values, fields and predicates (core) ----------------------------------------------------
+NUMBER_CACHE_TEXT_CHARS = 64  # values.parse_number remembers the reading of texts up to this long, no longer ones
+GETTER_CACHE_NAME_CHARS = 256  # fields.getter caches the reader of names up to this long, no longer ones
+INLINE_FIELD_PARTS = 8  # a field name of more dotted parts is read by a walk over the event, not inlined probes
+LEAF_COMBINATIONS = 10_000  # value combinations one leaf over several multi-valued fields tries per event
