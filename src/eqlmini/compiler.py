@@ -42,7 +42,7 @@ def compile_event_query(query: ast.EventQuery, options: SearchOptions) -> Predic
     condition: ast.Expr = query.where
     if query.category is not None:
         category = ast.Comparison("==", ast.Field(options.event_category_field), ast.Literal(query.category))
-        condition = ast.And((category, condition))
+        condition = ast.And((category, *(condition.terms if isinstance(condition, ast.And) else (condition,))))
     field_types = {options.timestamp_field: "date", **options.field_types}
     return compile_condition(condition, field_types)
 
@@ -64,15 +64,15 @@ def compile_condition(condition: ast.Expr, field_types: Mapping[str, str] | None
             return answer
         return constant
     emitter = _Emitter(field_types)
-    body = emitter.condition(condition)
-    if body in ("True", "False"):  # constant after all (`true or x`)
-        return compile_condition(ast.Literal(body == "True"))
+    body = emitter.statements(condition)
+    if len(body) == 1:  # constant after all (`true or x`): return True, or return False
+        return compile_condition(ast.Literal(body == ["return True"]))
     # Events that are not dicts (`_dget` is dict.get), paths through lists of objects or
     # scalars (`.get` on them) and values the inlined tests cannot take (numpy arrays) raise
     # in the body: then the predicate starts over on the full getters.
     fallback = emitter.function(_Fallback(condition, field_types))
-    source = (f"def match(e):\n    try:\n        if {body}:\n            return True\n        return False\n"
-              f"    except (AttributeError, TypeError, ValueError):\n        return {fallback}(e)\n")
+    source = ("def match(e):\n    try:\n" + "".join(f"        {line}\n" for line in body)
+              + f"    except (AttributeError, TypeError, ValueError):\n        return {fallback}(e)\n")
     return emitter.build(source, "match")
 
 
@@ -159,6 +159,8 @@ class _Emitter:
         # which later terms of the same and/or chain may reuse; `fresh` collects new ones.
         self.shared: dict[str, str] = {}
         self.fresh: dict[str, str] = {}
+        # Statements that must run before the leaf being written (see `statements`), or None.
+        self.prelude: list[str] | None = None
 
     def const(self, value: Any) -> str:
         """The door from query text into source for a value: a made-up placeholder literal,
@@ -215,10 +217,10 @@ class _Emitter:
             node = holder  # the top-level object, read by an earlier term of the chain
         else:
             holder = self.fresh[parts[0]] = self.temporary()
-            node = f"({holder} := _dget(e, {self.const(parts[0])}) or _NOTHING)"
+            node = f"({holder} := _dget(e, {self.const(parts[0])}, _NOTHING))"
         for level in range(1, len(parts) - 1):
             probes.extend(f"{self.const(key)} in {holder}" for key in keys[level])
-            child = f"({node}.get({self.const(parts[level])}) or _NOTHING)"
+            child = f"{node}.get({self.const(parts[level])}, _NOTHING)"
             if keys[level + 1]:  # its probes need the object by name
                 holder = self.temporary()
                 node = f"({holder} := {child})"
@@ -232,15 +234,51 @@ class _Emitter:
             return self.read(field)[0]
         return f"{self.getter(field)}(e)"
 
-    def exact(self, field: ast.Field, fast: Callable[[str], str], slow: Callable[[str], str]) -> str:
+    def exact(self, field: ast.Field, value: str | None, fast: Callable[[str], str],
+              slow: Callable[[str], str]) -> str:
         """A leaf that only gains by more values: ``fast`` over the inlined read, and, only when
         that is false and the event has a dotted key along the path, ``slow`` over the full
-        getter (a probe can only turn a false leaf true)."""
+        getter (a probe can only turn a false leaf true).
+
+        ``fast`` gets the expression for the first use of the value: ``(value := read)``, or,
+        for a leaf that is a statement of its own (``statements``), the name ``value`` after
+        an assignment of the read is put in ``self.prelude``.
+        """
         read, probe = self.read(field)
-        code = fast(read)
+        if value is None:
+            first = read
+        elif self.prelude is not None:
+            self.prelude.append(f"{value} = {read}")
+            self.prelude = None  # only the leaf's first read runs unconditionally
+            first = value
+        else:
+            first = f"({value} := {read})"
+        code = fast(first)
         return code if probe is None else f"({code} or ({probe}) and {slow(f'{self.getter(field)}(e)')})"
 
     # ------------------------------------------------------------------ two-valued conditions
+    def statements(self, node: ast.Expr) -> list[str]:
+        """The body of a predicate, as lines: one ``if ...: return False`` per term of a
+        top-level ``and`` (or for the one condition), with each leaf's first field read an
+        assignment before its test, which is cheaper than one expression with ``:=``."""
+        lines: list[str] = []
+        for term in node.terms if isinstance(node, ast.And) else (node,):
+            self.fresh = {}
+            negated = isinstance(term, ast.Not) and not isinstance(term.operand, (ast.And, ast.Or, ast.Not))
+            test = term.operand if negated else term  # type: ignore[union-attr]
+            leaf = not isinstance(test, (ast.And, ast.Or, ast.Not))
+            prelude: list[str] = []
+            self.prelude = prelude if leaf else None
+            code = self.condition(test)
+            self.prelude = None
+            if code == ("True" if negated else "False"):
+                return ["return False"]  # `x and false` is false whatever x is
+            if code != ("False" if negated else "True"):
+                lines += [*prelude, f"if {code if negated else f'not {code}'}:", "    return False"]
+            if leaf:
+                self.shared.update(self.fresh)  # a leaf evaluates its first read of each field
+        return [*lines, "return True"]
+
     def condition(self, node: ast.Expr) -> str:
         """Python source for a two-valued condition: ``True``/``False`` when it is constant."""
         if not ast.fields_of(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
@@ -300,8 +338,8 @@ class _Emitter:
         """Whether an expression has a non-null value (``x != null``)."""
         if isinstance(node, ast.Field):
             value = self.temporary()
-            return self.exact(node, lambda read: f"(({value} := {read}).__class__ in _TEXT_OR_BOOL "
-                                                 f"or {value} is not None and _present({value}))",
+            return self.exact(node, value, lambda first: f"({first}.__class__ in _TEXT_OR_BOOL "
+                                                        f"or {value} is not None and _present({value}))",
                               lambda read: f"_present({read})")
         fields = ast.fields_of(node)
         if not fields:
@@ -325,7 +363,7 @@ class _Emitter:
             return None  # a literal the type cannot read: compare as plain values
         call = (f"_any_typed({self.const(runtime.FIELD_COMPARISONS[op])}, {self.const(key)}, "
                 f"{self.const(literal_key)}, {{}})")
-        return self.exact(field, call.format, call.format)
+        return self.exact(field, None, call.format, call.format)
 
     def fast_leaf(self, node: ast.Expr) -> str | None:
         """Straight-line code for the common leaves: a field against constants."""
@@ -339,14 +377,14 @@ class _Emitter:
             name = self.const(constant)
             slow = f"_any_equal({name}, {{}})".format
             if not _plain_string(constant):
-                return self.exact(node.left, slow, slow)
+                return self.exact(node.left, None, slow, slow)
             value = self.temporary()
             # Not in the list: it can only hide in a nested list. `"".join` proves in C that
             # every item is text, or raises TypeError, and the predicate starts over on full
             # getters (compile_condition), whose lists are flat.
             nested = f" or ''.join({value}) is None" if self.inline else ""
-            return self.exact(node.left, lambda read: (
-                f"(({name} in {value}{nested}) if ({value} := {read}).__class__ is list "
+            return self.exact(node.left, value, lambda first: (
+                f"(({name} in {value}{nested}) if {first}.__class__ is list "
                 f"else {value} == {name} if {value}.__class__ is str "
                 f"else {value}.__class__ not in _PLAIN and _any_equal({name}, {value}))"), slow)
         if (isinstance(node, ast.In) and isinstance(node.left, ast.Field)
@@ -360,8 +398,8 @@ class _Emitter:
             value = self.temporary()
             test = self.one_of(f"_fold({value})" if fold else value, members)
             helper = f"_any_in({self.const(members)}, {{}}, {'_fold' if fold else 'None'})".format
-            return self.exact(node.left, lambda read: (
-                f"({test} if ({value} := {read}).__class__ is str else {value} is not None and {helper(value)})"),
+            return self.exact(node.left, value, lambda first: (
+                f"({test} if {first}.__class__ is str else {value} is not None and {helper(value)})"),
                 helper)
         return None
 
@@ -380,8 +418,8 @@ class _Emitter:
                 on_str = self.one_of(value, frozenset(texts))
         # A wildcard matcher's twin scans a whole list in one call.
         on_list = f"{self.function(function.any)}({value})" if hasattr(function, "any") else f"_any_match({matcher}, {value})"
-        return self.exact(field, lambda read: (
-            f"({on_str} if ({value} := {read}).__class__ is str else {on_list} if {value}.__class__ is list "
+        return self.exact(field, value, lambda first: (
+            f"({on_str} if {first}.__class__ is str else {on_list} if {value}.__class__ is list "
             f"else {value} is not None and _any_match({matcher}, {value}))"),
             lambda read: f"_any_match({matcher}, {read})")
 
@@ -423,8 +461,8 @@ class _Emitter:
         members = self.const(frozenset(numbers))
         value = self.temporary()
         slow = f"_any_number_in({members}, {{}})".format
-        return self.exact(field, lambda read: (
-            f"({value} in {members} if ({value} := {read}).__class__ in _NUMBERS "
+        return self.exact(field, value, lambda first: (
+            f"({value} in {members} if {first}.__class__ in _NUMBERS "
             f"else {value} is not None and {slow(value)})"), slow)
 
     def matcher(self, node: ast.Match) -> Callable[[str], bool]:
