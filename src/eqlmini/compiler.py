@@ -383,10 +383,12 @@ class _Emitter:
             # every item is text, or raises TypeError, and the predicate starts over on full
             # getters (compile_condition), whose lists are flat.
             nested = f" or ''.join({value}) is None" if self.inline else ""
+            # Not a list: `==` answers for every plain type (a numpy array's `==` is an array,
+            # whose truth raises ValueError: the predicate starts over); an odd one (a tuple,
+            # pandas.NA) goes to the helper, which reads it through values.as_values.
             return self.exact(node.left, value, lambda first: (
                 f"(({name} in {value}{nested}) if {first}.__class__ is list "
-                f"else {value} == {name} if {value}.__class__ is str "
-                f"else {value}.__class__ not in _PLAIN and _any_equal({name}, {value}))"), slow)
+                f"else {value} == {name} or {value}.__class__ not in _PLAIN and _any_equal({name}, {value}))"), slow)
         if (isinstance(node, ast.In) and isinstance(node.left, ast.Field)
                 and all(isinstance(item, ast.Literal) and _set_number(item.value) for item in node.items)):
             return self.number_in(node.left, [item.value for item in node.items])  # type: ignore[union-attr]
