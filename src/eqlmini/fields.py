@@ -100,9 +100,12 @@ def _make_getter(name: str) -> Getter:
     def finish(value: Any, event: Event) -> Any:
         if value is None:
             return None
-        if value.__class__ is list and value and all(item.__class__ in ALWAYS_VALUES for item in value):
+        if value.__class__ is float:
+            return value if value == value else None  # NaN is null
+        if value.__class__ is list and value and all(
+                item.__class__ in ALWAYS_VALUES or item.__class__ is float and item == item for item in value):
             return value
-        return slow(event)  # a float (maybe NaN), an odd type, a nested list, an object ...
+        return slow(event)  # an odd type, a nested list, an object ...
 
     parts = tuple(name.split("."))
     if len(parts) == 1:
