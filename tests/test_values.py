@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import warnings
+from datetime import date, datetime
 from typing import Any
 
 import pytest
@@ -63,6 +64,9 @@ PYTHON_VALUES = [
     ('a : "*"', {"a": [NAN]}, False),
     ('a == null', {"a": [NAN, None]}, True),
     ('not a : "NaN"', {"a": [NAN]}, True),
+    ('a : "2020-01-02T03:04*"', {"a": datetime(2020, 1, 2, 3, 4)}, True),  # a date reads as its ISO-8601 text
+    ('@timestamp < "2020-01-02T04:00:00+01:00"', {"@timestamp": datetime(2020, 1, 2, 2, 59)}, True),
+    ('@timestamp >= "2020-01-02"', {"@timestamp": date(2020, 1, 2)}, True),
 ]
 
 

@@ -22,6 +22,24 @@ def skipped(message: str) -> None:
     warnings.warn(message, EqlLimitWarning, stacklevel=3)
 
 
+# Query text (parser, comments, patterns)
+MAX_COMMENT_OPENERS = 256  # inner `/*` in one block comment; finding its end costs their square
+MAX_WILDCARDS_PER_REGEX = 64  # wildcard patterns per RE2 program; more overflow its DFA and matching slows 1000-fold
+
+# ----------------------------------------------------------------------------- input files
+# A limit here bounds one record of a file; a record over it is reported in the ReadReport
+# (counted as unreadable) and reading goes on. Read at call time: assigning a new value
+# here changes the default, and read_events(...) and the CLI take their own.
+MAX_LINE_BYTES = 16 << 20          # one NDJSON line (16 MiB)
+MAX_DOCUMENT_BYTES = 256 << 20     # one JSON document: a .json array, read whole (256 MiB)
+
+# ----------------------------------------------------------------------------- rule files
+MAX_RULE_FILE_BYTES = 1 << 20      # one rule file (.eql, .toml); larger ones are a RuleError
+
+# Sequences and samples (joins.py, sequences.py)
+MAX_JOIN_KEY_COMBINATIONS = 1_000  # key tuples one event takes part under (multi-valued join keys multiply)
+MAX_OPEN_PARTIALS = 1_000_000  # partial sequences one matcher holds, and completed ones awaiting a trailing ![...]
+
 # ---- values, fields and predicates (core) ----------------------------------------------------
 NUMBER_CACHE_TEXT_CHARS = 64  # values.parse_number remembers the reading of texts up to this long, no longer ones
 GETTER_CACHE_NAME_CHARS = 256  # fields.getter caches the reader of names up to this long, no longer ones

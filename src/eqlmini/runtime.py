@@ -166,3 +166,5 @@ FIELD_COMPARISONS = _operators(comparisons.compare, comparisons.equals)
 """A field against a constant, read through the field's stand-in mapping."""
 IN_MEMORY_COMPARISONS = _operators(comparisons.java_compare, comparisons.java_equals)
 """Anything else: QL's ``Comparisons``, no coercion between types."""
+COMPARISONS = IN_MEMORY_COMPARISONS
+"""Two constants, as Elasticsearch folds them (the SQL generator folds with this table)."""

@@ -4,8 +4,9 @@ Values are what a field or expression yields for one event: ``None`` (null or mi
 ``str``, ``int``, ``float`` or ``bool``. Events come from JSON, but also from the Python data
 world, and read as JSON would write them: a str or int subclass (``StrEnum``) is its base
 type, a numpy scalar is the Python number or boolean it holds, a tuple or numpy array is a
-list, and float NaN, ``pandas.NA`` and ``NaT`` are null. numpy and pandas are recognised by
-duck typing, never imported. An event is a mapping (or a pandas Series, read as one).
+list, a date is its ISO-8601 text, and float NaN, ``pandas.NA`` and ``NaT`` are null. numpy
+and pandas are recognised by duck typing, never imported. An event is a mapping (or a pandas
+Series, read as one).
 
 How values compare lives in :mod:`comparisons`; this module says what they are, their text
 (Java's ``toString``) and how text reads as a number or a date.
@@ -108,8 +109,8 @@ def list_items(value: Any) -> Any:
 
 def plain(value: Any) -> Value:
     """One stored value (not a list) as a plain scalar, or None when it is null or holds no
-    value (an object, bytes, a date, an integer beyond 64 bits): ``StrEnum`` -> str,
-    ``numpy.int64`` -> int, NaN -> None."""
+    value (an object, bytes, an integer beyond 64 bits): ``StrEnum`` -> str, ``numpy.int64``
+    -> int, a ``datetime`` -> its ISO-8601 text, NaN and NaT -> None."""
     kind = value.__class__
     if kind is str or kind is bool:
         return value
@@ -124,9 +125,15 @@ def plain(value: Any) -> Value:
     if isinstance(value, float):  # numpy.float64 is a float subclass
         number = float.__float__(value)
         return number if number == number else None
-    if _from_numpy_or_pandas(value) and getattr(getattr(value, "dtype", None), "kind", None) in _NUMPY_NUMBERS:
-        return plain(value.item())  # numpy.int64, bool_, float32 ... as the Python scalar they hold
-    return None  # None, objects, pandas.NA, NaT, bytes, dates: no value
+    if isinstance(value, date):  # datetime, pandas.Timestamp: the ISO-8601 text JSON encoders write
+        return value.isoformat() if value == value else None  # NaT is a datetime unequal to itself
+    if _from_numpy_or_pandas(value):
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        if kind in _NUMPY_NUMBERS:
+            return plain(value.item())  # numpy.int64, bool_, float32 ... as the Python scalar they hold
+        if kind == "M":  # numpy.datetime64
+            return str(value) if value == value else None
+    return None  # None, objects, pandas.NA, bytes: no value
 
 
 _NUMPY_NUMBERS = frozenset("biuf")  # numpy dtype kinds: bool, signed and unsigned int, float
