@@ -22,7 +22,7 @@ Every function here is three-valued: None when either side is null or they canno
 from __future__ import annotations
 
 import math
-from typing import Any, Iterable
+from typing import Iterable
 
 from .values import DECIMAL, INTEGER, Value, parse_number, to_text
 

@@ -1,35 +1,27 @@
-"""AST -> Python predicate. Query text reaches the generated code only as constants.
-
-A condition is compiled to the source of one Python function and ``exec``'d once. The source
-never spells a value from the query: a value (a string, a number, a set of them) is written
-as a placeholder the compiler made up (``'\\x00eqlmini:3'``) and, after compiling, swapped
-for the real object in the code object's own constants (``co_consts``), which are the
-cheapest values to read; a function (field getter, pattern matcher) cannot be called as a
-constant without a SyntaxWarning, so it gets a made-up global name (``f3``).
+"""AST -> Python predicate. Query text reaches the generated code only as constants (:mod:`codegen`).
 
 Semantics (spec section 5): a *leaf* (comparison, ``:``, ``like``, ``regex``, ``in``, a bare
 boolean) is two-valued, "some value of its fields satisfies it"; missing, null and ``[]``
 make it false, so ``not leaf`` is true for an absent field. ``and``/``or``/``not`` are plain
-Boolean. Inside a leaf, values follow three-valued logic (null propagates), and a field
-with several values is tried value by value (every combination when a leaf reads several
-fields). ``x == null`` and ``x != null`` test presence.
+Boolean. Inside a leaf, values follow three-valued logic (null propagates, :mod:`scalars`),
+and a field with several values is tried value by value (every combination when a leaf reads
+several fields). ``x == null`` and ``x != null`` test presence.
 
-Speed: the body is one Boolean expression compiled as a jump (``if <body>: return True``).
-Field reads are inlined as lookups along the path of nested objects. Elasticsearch also
-merges in dotted keys (``{"process.name": ...}``); a leaf that can only gain by more values
-(all the common ones) probes for such keys only when it came out false, and then asks the
-full getter. A value of a type the fast path does not know (a tuple, a numpy number, a
-``StrEnum``) goes to the runtime helper, which reads it through :func:`values.as_values`.
+Speed: a top-level ``and`` is one ``if ...: return False`` per term. Field reads are inlined
+as lookups along the path of nested objects. Elasticsearch also merges in dotted keys
+(``{"process.name": ...}``); a leaf that can only gain by more values (all the common ones)
+probes for such keys only when it came out false, and then asks the full getter. A value of
+a type the fast path does not know (a tuple, a numpy number, a ``StrEnum``) goes to the
+runtime helper, which reads it through :func:`values.as_values`.
 """
 
 from __future__ import annotations
 
-import itertools
-from types import CodeType
 from typing import Any, Callable, Mapping
 
-from . import ast, functions, limits, patterns, runtime, values
-from .errors import EqlError, EqlSemanticError
+from . import ast, limits, patterns, runtime, scalars, values
+from .codegen import Source
+from .errors import EqlError
 from .fields import dotted_keys, getter
 from .options import SearchOptions
 
@@ -57,7 +49,7 @@ def compile_condition(condition: ast.Expr, field_types: Mapping[str, str] | None
     """
     field_types = dict(field_types or {})
     if not ast.fields_of(condition):
-        answer = _Emitter().constant(condition) is True
+        answer = scalars.constant(condition) is True
 
         def constant(event: Event) -> bool:
             values.as_event(event)  # checked even though no field is read
@@ -92,41 +84,7 @@ class _Fallback:
         return self.predicate(event)
 
 
-class _Nothing:
-    """What an absent or empty object reads as: it holds no key and is never false, so a
-    read path can go on through it (``(_dget(e, "process") or _NOTHING).get("name")``)."""
-
-    __slots__ = ()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return default
-
-    def __contains__(self, key: object) -> bool:
-        return False
-
-
 _FLIPPED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
-# The helpers generated code calls, by the names it calls them.
-_RUNTIME: dict[str, Any] = {f"_{name}": getattr(runtime, name) for name in (
-    "present", "any_number_in", "any_typed", "any_match", "any_in", "any_equal", "any_leaf",
-    "not3", "and3", "or3", "match3", "in3", "in3_folded", "java_in3", "negate")}
-_RUNTIME.update(
-    _NOTHING=_Nothing(), _dget=dict.get, _fold=patterns.fold, list=list, str=str, len=len,  # module globals read fastest
-    _NUMBERS=runtime.NUMBERS, _TEXT_OR_BOOL=frozenset({str, bool}),
-    # Exact types whose `==` with a plain string is the whole answer (None and objects: no value).
-    _PLAIN=frozenset({str, int, float, bool, type(None), dict}),
-)
-
-
-def _is_null(node: ast.Expr) -> bool:
-    return isinstance(node, ast.Literal) and node.value is None
-
-
-def _is_optional(node: ast.Expr) -> bool:
-    return isinstance(node, ast.Field) and node.optional
-
-
 def _set_number(value: Any) -> bool:
     """A number constant a Python set can hold for an exact lookup: not ``0.0`` or ``-0.0``,
     which Python deems equal and Elasticsearch (``Double.compare``) does not."""
@@ -138,22 +96,14 @@ def _plain_string(value: Any) -> bool:
     return isinstance(value, str) and values.parse_number(value) is None and value.lower() not in ("true", "false")
 
 
-def _field_against_constant(left: ast.Expr, right: ast.Expr) -> bool:
-    """A comparison Elasticsearch runs as a query on the field (through its mapping)."""
-    return (isinstance(left, ast.Field) and not ast.fields_of(right)) or (
-        isinstance(right, ast.Field) and not ast.fields_of(left))
-
-
 # ----------------------------------------------------------------------- code generation
-class _Emitter:
-    """Collects the constants and functions of one generated function and writes its source."""
+class _Emitter(Source):
+    """Writes the source of one predicate: two-valued conditions over inlined field reads."""
 
     def __init__(self, field_types: dict[str, str] | None = None, *, inline: bool = True) -> None:
+        super().__init__()
         self.field_types = field_types or {}
-        self.constants: dict[str, Any] = {}  # placeholder -> value
-        self.functions: dict[str, Any] = {}  # global name -> function
         self.getters: dict[str, str] = {}
-        self.temporaries = itertools.count()
         self.inline = inline  # False: read every field through its full getter (the fallback)
         # Top-level objects already read in this evaluation (`_dget(e, "process")` -> temporary),
         # which later terms of the same and/or chain may reuse; `fresh` collects new ones.
@@ -162,35 +112,10 @@ class _Emitter:
         # Statements that must run before the leaf being written (see `statements`), or None.
         self.prelude: list[str] | None = None
 
-    def const(self, value: Any) -> str:
-        """The door from query text into source for a value: a made-up placeholder literal,
-        replaced by the value itself in the compiled code's constants (see ``build``)."""
-        placeholder = f"\x00eqlmini:{len(self.constants)}"
-        self.constants[placeholder] = value
-        return repr(placeholder)
-
-    def function(self, value: Callable[..., Any]) -> str:
-        """The door for a callable: a made-up global name."""
-        name = f"f{len(self.functions)}"
-        self.functions[name] = value
-        return name
-
     def getter(self, field: ast.Field) -> str:
         if field.name not in self.getters:
             self.getters[field.name] = self.function(getter(field.name))
         return self.getters[field.name]
-
-    def build(self, source: str, name: str) -> Any:
-        try:
-            code = compile(source, "<eqlmini>", "exec")
-        except (SyntaxError, MemoryError, RecursionError):  # Python's own nesting limits
-            raise EqlSemanticError("the query is nested too deeply to be compiled") from None
-        namespace: dict[str, Any] = {**_RUNTIME, **self.functions}
-        exec(_with_constants(code, self.constants), namespace)  # noqa: S102 - source holds no query text
-        return namespace[name]
-
-    def temporary(self) -> str:
-        return f"v{next(self.temporaries)}"
 
     # ------------------------------------------------------------------ field reads
     def read(self, field: ast.Field) -> tuple[str, str | None]:
@@ -282,7 +207,7 @@ class _Emitter:
     def condition(self, node: ast.Expr) -> str:
         """Python source for a two-valued condition: ``True``/``False`` when it is constant."""
         if not ast.fields_of(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
-            return "True" if self.constant(node) is True else "False"
+            return "True" if scalars.constant(node) is True else "False"
         if isinstance(node, (ast.And, ast.Or)):
             decisive, neutral = ("False", "True") if isinstance(node, ast.And) else ("True", "False")
             codes = [code for code in self.chain(node.terms) if code != neutral]
@@ -320,8 +245,8 @@ class _Emitter:
 
     def _leaf(self, node: ast.Expr) -> str:
         fields = ast.fields_of(node)  # not empty: condition() folds constant leaves
-        if isinstance(node, ast.Comparison) and node.op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
-            other = node.right if _is_null(node.left) else node.left
+        if isinstance(node, ast.Comparison) and node.op in ("==", "!=") and (scalars.is_null(node.left) or scalars.is_null(node.right)):
+            other = node.right if scalars.is_null(node.left) else node.left
             present = self.present(other)
             return present if node.op == "!=" else f"(not {present})"
         if isinstance(node, ast.Comparison) and node.op == "!=":
@@ -331,7 +256,7 @@ class _Emitter:
         fast = self.typed_leaf(node) or self.fast_leaf(node)
         if fast is not None:
             return fast
-        leaf = self.const(self.scalar_function(node, fields))
+        leaf = self.const(scalars.leaf_function(node, fields))
         return f"_any_leaf({leaf}, {', '.join(self.full_read(f) for f in fields)})"
 
     def present(self, node: ast.Expr) -> str:
@@ -343,8 +268,8 @@ class _Emitter:
                               lambda read: f"_present({read})")
         fields = ast.fields_of(node)
         if not fields:
-            return "False" if self.constant(node) is None else "True"
-        function = self.scalar_function(node, fields)
+            return "False" if scalars.constant(node) is None else "True"
+        function = scalars.leaf_function(node, fields)
         exists = self.const(lambda *args: function(*args) is not None)
         return f"_any_leaf({exists}, {', '.join(self.full_read(f) for f in fields)})"
 
@@ -407,7 +332,7 @@ class _Emitter:
 
     def match_leaf(self, node: ast.Match, field: ast.Field) -> str:
         """``field : patterns`` (and ``like``, ``regex``): text values against the matcher."""
-        function = self.matcher(node)
+        function = scalars.matcher(node)
         matcher = self.function(function)
         value = self.temporary()
         texts = [pattern.value for pattern in node.patterns]
@@ -430,12 +355,6 @@ class _Emitter:
         if len(texts) == 1:
             return f"{value} == {self.const(next(iter(texts)))}"
         return f"{value} in {self.const(texts)}"
-
-    def constant(self, node: ast.Expr) -> Any:
-        """The three-valued value of an expression that reads no field, computed now."""
-        emitter = _Emitter()
-        function = emitter.build(f"def constant():\n    return {emitter.scalar(node, {})}\n", "constant")
-        return function()
 
     def folded_in(self, value: str, texts: frozenset[str]) -> str:
         """``patterns.fold(value) in texts`` (texts already folded) without a call for plain text.
@@ -466,80 +385,3 @@ class _Emitter:
         return self.exact(field, value, lambda first: (
             f"({value} in {members} if {first}.__class__ in _NUMBERS "
             f"else {value} is not None and {slow(value)})"), slow)
-
-    def matcher(self, node: ast.Match) -> Callable[[str], bool]:
-        texts = [pattern.value for pattern in node.patterns]
-        if node.op.startswith("regex"):
-            return patterns.regex_matcher(texts, node.insensitive)  # type: ignore[arg-type]
-        return patterns.wildcard_matcher(texts, node.insensitive)  # type: ignore[arg-type]
-
-    # ------------------------------------------------------------------ three-valued scalars
-    def scalar_function(self, node: ast.Expr, fields: list[ast.Field]) -> Callable[..., Any]:
-        """A function of the fields' values (one value each) giving the node's 3VL value."""
-        inner = _Emitter()
-        variables = {field.name: f"x{i}" for i, field in enumerate(fields)}
-        body = inner.scalar(node, variables)
-        parameters = ", ".join(variables.values())
-        return inner.build(f"def leaf({parameters}):\n    return {body}\n", "leaf")
-
-    def scalar(self, node: ast.Expr, variables: dict[str, str]) -> str:
-        def sub(child: ast.Expr) -> str:
-            return self.scalar(child, variables)
-
-        if isinstance(node, ast.Literal):
-            return self.const(node.value)
-        if isinstance(node, ast.Field):
-            return variables[node.name]
-        if isinstance(node, (ast.Call, ast.Arithmetic)):
-            call = node if isinstance(node, ast.Call) else ast.Call(
-                _ARITHMETIC[node.op], (node.left, node.right), span=node.span)
-            function = functions.resolve(call)
-            if not variables:  # folding a constant: an error is Elasticsearch's error, at compile time
-                implementation = self.function(_folding(call, function))
-            else:
-                constants = [a.value if isinstance(a, ast.Literal) else functions.NOT_CONSTANT for a in call.args]
-                implementation = self.function(function.build(call.insensitive, constants))
-            return f"{implementation}({', '.join(map(sub, call.args))})"
-        if isinstance(node, ast.Unary):
-            return sub(node.operand) if node.op == "+" else f"_negate({sub(node.operand)})"
-        if isinstance(node, ast.Comparison):
-            if node.op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
-                other = node.right if _is_null(node.left) else node.left
-                if isinstance(other, ast.Literal):  # null == null, "a" == null
-                    return str((other.value is None) == (node.op == "=="))
-                return f"({sub(other)} {'is' if node.op == '==' else 'is not'} None)"
-            if node.op in ("==", "!=") and (_is_optional(node.left) or _is_optional(node.right)):
-                comparison = runtime.eq_optional if node.op == "==" else runtime.ne_optional
-            elif _field_against_constant(node.left, node.right):
-                comparison = runtime.FIELD_COMPARISONS[node.op]
-            else:
-                comparison = runtime.IN_MEMORY_COMPARISONS[node.op]
-            return f"{self.function(comparison)}({sub(node.left)}, {sub(node.right)})"
-        if isinstance(node, ast.Match):
-            return f"_match3({self.function(self.matcher(node))}, {sub(node.left)})"
-        if isinstance(node, ast.In):
-            if node.insensitive:
-                helper = "_in3_folded"
-            else:
-                helper = "_in3" if isinstance(node.left, ast.Field) else "_java_in3"
-            test = f"{helper}({', '.join(map(sub, (node.left, *node.items)))})"
-            return f"_not3({test})" if node.negated else test
-        if isinstance(node, ast.Not):
-            return f"_not3({sub(node.operand)})"
-        if isinstance(node, ast.And):
-            return f"_and3({', '.join(map(sub, node.terms))})"
-        if isinstance(node, ast.Or):
-            return f"_or3({', '.join(map(sub, node.terms))})"
-        raise EqlSemanticError(f"cannot evaluate [{node}]", getattr(node, "span", None))
-
-
-def _folding(call: ast.Call, function: functions.Function) -> Callable[..., Any]:
-    return lambda *args: functions.evaluate(call, function, args)
-
-
-def _with_constants(code: CodeType, constants: dict[str, Any]) -> CodeType:
-    """``code`` (and the code nested in it) with each placeholder constant replaced by its value."""
-    return code.replace(co_consts=tuple(
-        _with_constants(item, constants) if isinstance(item, CodeType)
-        else constants.get(item, item) if item.__class__ is str else item
-        for item in code.co_consts))
