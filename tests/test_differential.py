@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from conftest import boolean_trees
-from hypothesis import given, settings
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import eqlmini
@@ -266,3 +267,25 @@ def test_every_leaf_on_every_event_shape() -> None:
         query = eqlmini.compile(f"any where {leaf}")
         for event in SHAPES:
             assert query(event) is condition(leaf, event), (str(leaf), event)
+
+
+def _flat_keys(event: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in event.items():
+        name = prefix + key
+        keys.extend(_flat_keys(value, name + ".") if isinstance(value, dict) and value else [name])
+    return keys
+
+
+@settings(max_examples=max(EXAMPLES // 3, 20), deadline=None)
+@given(conditions, st.lists(events(), min_size=1, max_size=4))
+def test_rows_of_a_json_normalized_frame_give_the_events_answers(cond: ast.Expr, sample: list[dict[str, Any]]) -> None:
+    """``pandas.json_normalize`` flattens events into dotted columns; with pandas' nullable
+    types (``convert_dtypes``: a missing value is ``pandas.NA``, an integer column stays one)
+    each row, a Series, answers as its event does."""
+    pd = pytest.importorskip("pandas")
+    keys = [_flat_keys(event) for event in sample]
+    assume(all(len(set(names)) == len(names) for names in keys))  # no name spelled two ways
+    frame = pd.json_normalize(sample).convert_dtypes()
+    query = eqlmini.compile(f"any where {cond}")
+    assert frame.apply(query, axis=1).tolist() == [condition(cond, event) for event in sample], str(cond)
