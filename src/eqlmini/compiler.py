@@ -17,6 +17,7 @@ runtime helper, which reads it through :func:`values.as_values`.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable, Mapping
 
 from . import ast, limits, patterns, runtime, scalars, values
@@ -48,7 +49,7 @@ def compile_condition(condition: ast.Expr, field_types: Mapping[str, str] | None
     mapping (or a pandas Series) is an EqlEventError.
     """
     field_types = dict(field_types or {})
-    if not ast.fields_of(condition):
+    if not scalars.reads_a_field(condition):
         answer = scalars.constant(condition) is True
 
         def constant(event: Event) -> bool:
@@ -160,10 +161,11 @@ class _Emitter(Source):
         return f"{self.getter(field)}(e)"
 
     def exact(self, field: ast.Field, value: str | None, fast: Callable[[str], str],
-              slow: Callable[[str], str]) -> str:
+              slow: Callable[[Any], bool]) -> str:
         """A leaf that only gains by more values: ``fast`` over the inlined read, and, only when
-        that is false and the event has a dotted key along the path, ``slow`` over the full
-        getter (a probe can only turn a false leaf true).
+        that is false and the event has a dotted key along the path, ``slow`` (the runtime
+        test over what a field read returned) over the full getter: a probe can only turn a
+        false leaf true.
 
         ``fast`` gets the expression for the first use of the value: ``(value := read)``, or,
         for a leaf that is a statement of its own (``statements``), the name ``value`` after
@@ -179,7 +181,9 @@ class _Emitter(Source):
         else:
             first = f"({value} := {read})"
         code = fast(first)
-        return code if probe is None else f"({code} or ({probe}) and {slow(f'{self.getter(field)}(e)')})"
+        if probe is None:
+            return code
+        return f"({code} or ({probe}) and {self.function(_reading(getter(field.name), slow))}(e))"
 
     # ------------------------------------------------------------------ two-valued conditions
     def statements(self, node: ast.Expr) -> list[str]:
@@ -206,7 +210,7 @@ class _Emitter(Source):
 
     def condition(self, node: ast.Expr) -> str:
         """Python source for a two-valued condition: ``True``/``False`` when it is constant."""
-        if not ast.fields_of(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
+        if not scalars.reads_a_field(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
             return "True" if scalars.constant(node) is True else "False"
         if isinstance(node, (ast.And, ast.Or)):
             decisive, neutral = ("False", "True") if isinstance(node, ast.And) else ("True", "False")
@@ -265,7 +269,7 @@ class _Emitter(Source):
             value = self.temporary()
             return self.exact(node, value, lambda first: f"({first}.__class__ in _TEXT_OR_BOOL "
                                                         f"or {value} is not None and _present({value}))",
-                              lambda read: f"_present({read})")
+                              runtime.present)
         fields = ast.fields_of(node)
         if not fields:
             return "False" if scalars.constant(node) is None else "True"
@@ -286,9 +290,9 @@ class _Emitter(Source):
         literal_key = key(literal.value)
         if literal_key is None:
             return None  # a literal the type cannot read: compare as plain values
-        call = (f"_any_typed({self.const(runtime.FIELD_COMPARISONS[op])}, {self.const(key)}, "
-                f"{self.const(literal_key)}, {{}})")
-        return self.exact(field, None, call.format, call.format)
+        compare = runtime.FIELD_COMPARISONS[op]
+        call = f"_any_typed({self.const(compare)}, {self.const(key)}, {self.const(literal_key)}, {{}})"
+        return self.exact(field, None, call.format, partial(runtime.any_typed, compare, key, literal_key))
 
     def fast_leaf(self, node: ast.Expr) -> str | None:
         """Straight-line code for the common leaves: a field against constants."""
@@ -300,9 +304,9 @@ class _Emitter(Source):
             if _set_number(constant):
                 return self.number_in(node.left, [constant])
             name = self.const(constant)
-            slow = f"_any_equal({name}, {{}})".format
+            slow = partial(runtime.any_equal, constant)
             if not _plain_string(constant):
-                return self.exact(node.left, None, slow, slow)
+                return self.exact(node.left, None, f"_any_equal({name}, {{}})".format, slow)
             value = self.temporary()
             # Not in the list: it can only hide in a nested list. `"".join` proves in C that
             # every item is text, or raises TypeError, and the predicate starts over on full
@@ -324,10 +328,10 @@ class _Emitter(Source):
             members = frozenset(map(fold, texts) if fold else texts)
             value = self.temporary()
             test = self.one_of(f"_fold({value})" if fold else value, members)
-            helper = f"_any_in({self.const(members)}, {{}}, {'_fold' if fold else 'None'})".format
+            helper = f"_any_in({self.const(members)}, {value}, {'_fold' if fold else 'None'})"
             return self.exact(node.left, value, lambda first: (
-                f"({test} if {first}.__class__ is str else {value} is not None and {helper(value)})"),
-                helper)
+                f"({test} if {first}.__class__ is str else {value} is not None and {helper})"),
+                lambda raw: runtime.any_in(members, raw, fold))
         return None
 
     def match_leaf(self, node: ast.Match, field: ast.Field) -> str:
@@ -348,7 +352,7 @@ class _Emitter(Source):
         return self.exact(field, value, lambda first: (
             f"({on_str} if {first}.__class__ is str else {on_list} if {value}.__class__ is list "
             f"else {value} is not None and _any_match({matcher}, {value}))"),
-            lambda read: f"_any_match({matcher}, {read})")
+            partial(runtime.any_match, function))
 
     def one_of(self, value: str, texts: frozenset[Any]) -> str:
         """``value in texts``; against a single text, ``==`` (no hash to compute)."""
@@ -379,9 +383,14 @@ class _Emitter(Source):
 
     def number_in(self, field: ast.Field, numbers: list[Any]) -> str:
         """Some value of the field equals one of the numbers (a numeric string counts)."""
-        members = self.const(frozenset(numbers))
-        value = self.temporary()
-        slow = f"_any_number_in({members}, {{}})".format
+        members = frozenset(numbers)
+        name, value = self.const(members), self.temporary()
         return self.exact(field, value, lambda first: (
-            f"({value} in {members} if {first}.__class__ in _NUMBERS "
-            f"else {value} is not None and {slow(value)})"), slow)
+            f"({value} in {name} if {first}.__class__ in _NUMBERS "
+            f"else {value} is not None and _any_number_in({name}, {value}))"),
+            partial(runtime.any_number_in, members))
+
+
+def _reading(read: Callable[[Event], Any], test: Callable[[Any], bool]) -> Callable[[Event], bool]:
+    """``test`` over what the getter ``read`` returns for an event (a leaf's exact path)."""
+    return lambda event: test(read(event))

@@ -41,6 +41,11 @@ def matcher(node: ast.Match) -> Callable[[str], bool]:
     return patterns.wildcard_matcher(texts, node.insensitive)  # type: ignore[arg-type]
 
 
+def reads_a_field(node: ast.Expr) -> bool:
+    """Whether the expression reads some field (it stops at the first one it meets)."""
+    return any(isinstance(child, ast.Field) for child in ast.walk(node))
+
+
 def is_null(node: ast.Expr) -> bool:
     """The ``null`` literal."""
     return isinstance(node, ast.Literal) and node.value is None
@@ -52,8 +57,8 @@ def _is_optional(node: ast.Expr) -> bool:
 
 def _field_against_constant(left: ast.Expr, right: ast.Expr) -> bool:
     """A comparison Elasticsearch runs as a query on the field (through its mapping)."""
-    return (isinstance(left, ast.Field) and not ast.fields_of(right)) or (
-        isinstance(right, ast.Field) and not ast.fields_of(left))
+    return (isinstance(left, ast.Field) and not reads_a_field(right)) or (
+        isinstance(right, ast.Field) and not reads_a_field(left))
 
 
 class _Scalars(Source):
