@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from . import ast, compiler, sequences
+from . import ast, compiler, frames, sequences
 from .errors import EqlError
 from .fields import getter
 from .options import SearchOptions
@@ -76,7 +76,10 @@ class Query:
         return self._predicate(event)
 
     def filter(self, events: Iterable[Event]) -> Iterator[Event]:
-        """Lazily yield the events that match, in input order (event queries only, no pipes)."""
+        """Lazily yield the events that match, in input order (event queries only, no pipes).
+        A pandas or Polars DataFrame or an Arrow Table gives its matching rows (eqlmini.frames)."""
+        if frames.kind_of(events) is not None:
+            return frames.filter(self, events)
         if self._predicate is None:
             raise EqlError(f"a {self.kind} query matches a stream of events, not one: use search()")
         return filter(self._predicate, events)
@@ -91,7 +94,14 @@ class Query:
         sorts it in memory. Samples ignore time. ``| head``, ``| tail`` and ``size`` apply.
         An event with no place in time (no or a bad timestamp) raises EqlEventError, unless
         ``on_error(position, event, error)`` is given: it hears of the event, which is left out.
+        A DataFrame or Arrow Table gives its results as a frame (eqlmini.frames).
         """
+        if frames.kind_of(events) is not None:
+            return frames.search(self, events, assume_sorted=assume_sorted, on_error=on_error)
+        return self._search(events, assume_sorted, on_error)
+
+    def _search(self, events: Iterable[Event], assume_sorted: bool | None,
+                on_error: OnError | None) -> Iterator[Result]:
         matcher = self.matcher()
         if self.kind != "sample":
             events = sequences.ordered(events, self.order(), assume_sorted=assume_sorted, on_error=on_error)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-from . import ast
+from . import ast, frames
 from .errors import EqlError, EqlEventError
 from .fields import getter
 from .ordering import ordered as in_time_order
@@ -155,7 +155,15 @@ class RuleSet:
         samples) still see it, after the others from a list, where it comes in a stream;
         ``on_event_error(position, error)`` hears of it (``position``: its index in
         ``events``, from 0), by default as a warning on the ``eqlmini.ruleset`` logger.
+        A DataFrame or Arrow Table gives its alerts as a frame (eqlmini.frames).
         """
+        if frames.kind_of(events) is not None:
+            return frames.scan(self, events, assume_sorted=assume_sorted, indexed=indexed,
+                               on_event_error=on_event_error)
+        return self._scan(events, assume_sorted, indexed, on_event_error)
+
+    def _scan(self, events: Iterable[Event], assume_sorted: bool | None, indexed: bool,
+              on_event_error: Callable[[int, EqlEventError], None] | None) -> Iterator[Alert]:
         if self._order is None:
             stream: Iterable[tuple[Event, bool]] = zip(events, repeat(True))
         else:

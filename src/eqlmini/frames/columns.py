@@ -1,0 +1,229 @@
+"""An event query over a frame, column by column: each leaf once per distinct value, not per row.
+
+Elasticsearch reads a field from dotted and nested names alike, so ``process.parent.name``
+is read from whichever columns are named ``process.parent.name``, ``process.parent`` or
+``process`` (a struct column is read field by field down to the value when it can be).
+Only the columns the query reads are ever converted to Python values.
+
+The compiler's semantics make a condition easy to split (``compiler`` module docstring):
+``and``, ``or`` and ``not`` are plain Boolean over *leaves*, and a leaf is a pure function
+of the values of the fields it reads. So each leaf is compiled alone by eqlmini's own
+compiler and called on a small event holding just its columns, once per distinct value
+(memoised), and only for the rows the leaves before it left undecided (``a and b`` tries
+``b`` only where ``a`` held). The answers are the Python engine's by construction.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from .. import ast, compiler
+from ..errors import EqlError
+from ..options import SearchOptions
+from .tables import Table
+
+Event = Mapping[str, Any]
+Rows = Sequence[int]  # row positions, ascending
+
+
+class Columns:
+    """The columns of a frame that hold given fields, read once each into Python lists.
+
+    At most ``keep`` columns stay in memory (the least recently used go first), so that a
+    rule pack over a wide frame does not hold every column at once.
+    """
+
+    def __init__(self, table: Table, keep: int = 64) -> None:
+        self.table = table
+        self.keep = keep
+        self._positions: dict[str, int] = {}
+        self._repeated: set[str] = set()
+        for position, name in enumerate(table.names):
+            if isinstance(name, str):  # a field name is text: other labels hold no field
+                if name in self._positions:
+                    self._repeated.add(name)
+                self._positions[name] = position
+        self._values: OrderedDict[tuple[int, tuple[str, ...]], list[Any]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def sources(self, fields: Iterable[str]) -> list[tuple[str, list[Any]]]:
+        """``(key, values)`` pairs such that an event ``{key: values[row], ...}`` holds what
+        row ``row`` holds for every one of ``fields`` (missing columns are left out)."""
+        below: dict[int, list[list[str]]] = {}  # column -> for each field, its path below it
+        for field in fields:
+            parts = field.split(".")
+            for depth in range(1, len(parts) + 1):
+                name = ".".join(parts[:depth])
+                if name in self._repeated:
+                    raise EqlError(f"the frame has several columns named {name!r}, which field {field!r} reads")
+                position = self._positions.get(name)
+                if position is not None:
+                    below.setdefault(position, []).append(parts[depth:])
+        pairs = []
+        for position, paths in below.items():
+            path = self._struct_path(position, paths)
+            pairs.append((".".join((self.table.names[position], *path)), self._read(position, path)))
+        return pairs
+
+    def _struct_path(self, position: int, paths: list[list[str]]) -> tuple[str, ...]:
+        """How deep into a struct column every field read from it can go before reading it.
+
+        Only through struct fields whose names hold no dot: a dotted name would have to be
+        merged with the nested one, which the event's own field reader does.
+        """
+        path: tuple[str, ...] = ()
+        while all(len(rest) > len(path) for rest in paths):
+            step = {rest[len(path)] for rest in paths}
+            children = self.table.children(position, path)
+            if len(step) != 1 or children is None or any("." in child for child in children):
+                break
+            name = step.pop()
+            if name not in children:
+                break
+            path += (name,)
+        return path
+
+    def _read(self, position: int, path: tuple[str, ...]) -> list[Any]:
+        key = (position, path)
+        values = self._values.get(key)
+        if values is None:
+            values = self._values[key] = self.table.values(position, path)
+            if len(self._values) > self.keep:
+                self._values.popitem(last=False)
+        else:
+            self._values.move_to_end(key)
+        return values
+
+    def events(self, fields: Iterable[str]) -> list[dict[str, Any]]:
+        """One small event per row, holding only the columns that hold ``fields``."""
+        pairs = self.sources(fields)
+        if not pairs:
+            return [{} for _ in range(len(self))]
+        keys = [key for key, _ in pairs]
+        return [dict(zip(keys, row)) for row in zip(*(values for _, values in pairs))]
+
+
+# --------------------------------------------------------------------- the condition, split
+@dataclass(frozen=True)
+class Leaf:
+    """A leaf of the condition, compiled alone, and the fields it reads."""
+
+    match: Callable[[Event], bool]
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Connective:
+    """``and``, ``or`` or ``not`` over parts (Boolean, as the compiler makes them)."""
+
+    op: str
+    parts: tuple["Plan", ...]
+
+
+Plan = Leaf | Connective
+
+
+def plan(query: ast.EventQuery, options: SearchOptions) -> Plan:
+    """The condition of ``category where condition`` as connectives over compiled leaves."""
+    def compiled(node: ast.Expr) -> Leaf:
+        match = compiler.compile_event_query(ast.EventQuery(None, node), options)
+        return Leaf(match, tuple(field.name for field in ast.fields_of(node)))
+
+    def split(node: ast.Expr) -> Plan:
+        # As the compiler's `condition`: a part that reads no field is one constant leaf.
+        if ast.fields_of(node):
+            if isinstance(node, (ast.And, ast.Or)):
+                return Connective("and" if isinstance(node, ast.And) else "or", tuple(map(split, node.terms)))
+            if isinstance(node, ast.Not):
+                return Connective("not", (split(node.operand),))
+        return compiled(node)
+
+    where = split(query.where)
+    if query.category is None:
+        return where
+    # The compiler's own category test, with a condition that is always true.
+    category = compiler.compile_event_query(ast.EventQuery(query.category, ast.Literal(True)), options)
+    return Connective("and", (Leaf(category, (options.event_category_field,)), where))
+
+
+def rows_where(part: Plan, rows: Rows, columns: Columns) -> list[int]:
+    """The rows among ``rows`` where ``part`` holds, in order."""
+    if isinstance(part, Leaf):
+        return _leaf_rows(part, rows, columns)
+    if part.op == "and":
+        for term in part.parts:
+            rows = rows_where(term, rows, columns)
+            if not rows:
+                break
+        return list(rows)
+    if part.op == "or":
+        found: set[int] = set()
+        rest: Rows = rows
+        for term in part.parts:
+            hits = rows_where(term, rest, columns)
+            if hits:
+                found.update(hits)
+                rest = [row for row in rest if row not in found]
+        return [row for row in rows if row in found]
+    hits = set(rows_where(part.parts[0], rows, columns))
+    return [row for row in rows if row not in hits]
+
+
+_UNSHARED = object()  # the key of a value that is not memoised: it is tested on its own
+
+
+def value_key(value: Any) -> Any:
+    """A key equal for two values only if every leaf treats them alike, or ``_UNSHARED``.
+
+    Python's own equality is too coarse: ``1 == 1.0 == True`` and ``0.0 == -0.0``, which a
+    leaf tells apart (``"1"``, ``"1.0"``, ``"true"``; ``"-0.0"``); NaN equals nothing.
+    """
+    kind = value.__class__
+    if kind is str or value is None:
+        return value
+    if kind is int or kind is bool:
+        return (kind, value)
+    if kind is float:
+        return (kind, value.hex())
+    if kind is list and set(map(type, value)) <= {str}:
+        return (kind, tuple(value))
+    return _UNSHARED
+
+
+def _leaf_rows(leaf: Leaf, rows: Rows, columns: Columns) -> list[int]:
+    pairs = columns.sources(leaf.fields)
+    match = leaf.match
+    memo: dict[Any, bool] = {}
+    hits = []
+    if len(pairs) == 1:  # the common case, unrolled: one column
+        (name, values), = pairs
+        for row in rows:
+            value = values[row]
+            key = value if value.__class__ is str else value_key(value)
+            if key is _UNSHARED:
+                hit = match({name: value})
+            else:
+                hit = memo.get(key)
+                if hit is None:
+                    hit = memo[key] = match({name: value})
+            if hit:
+                hits.append(row)
+        return hits
+    names = [name for name, _ in pairs]
+    lists = [values for _, values in pairs]
+    for row in rows:
+        row_values = [values[row] for values in lists]
+        key = tuple(map(value_key, row_values))
+        if _UNSHARED in key:
+            hit = match(dict(zip(names, row_values)))
+        else:
+            hit = memo.get(key)
+            if hit is None:
+                hit = memo[key] = match(dict(zip(names, row_values)))
+        if hit:
+            hits.append(row)
+    return hits

@@ -1,0 +1,216 @@
+"""One adapter per frame library (pandas, Polars, pyarrow): read columns, take rows, build frames.
+
+The rest of :mod:`eqlmini.frames` sees a frame only through a :class:`Table`. A library is
+imported only when a frame of its kind arrives or a frame of its kind is asked for, so that
+``import eqlmini`` never imports pandas, Polars or pyarrow.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, ClassVar, Mapping, Sequence
+
+from ..errors import EqlError
+
+# (top-level module, class name) -> kind, matched along the class's MRO (subclasses count).
+_CLASSES = {("pandas", "DataFrame"): "pandas", ("polars", "DataFrame"): "polars", ("pyarrow", "Table"): "arrow"}
+
+
+def kind_of(obj: Any) -> str | None:
+    """``"pandas"``, ``"polars"`` or ``"arrow"`` for a frame of that library, else None.
+
+    Looks at class names only, so it costs no import and works whatever is installed.
+    """
+    for cls in type(obj).__mro__:
+        kind = _CLASSES.get((cls.__module__.partition(".")[0], cls.__name__))
+        if kind is not None:
+            return kind
+    return None
+
+
+class Table:
+    """A frame seen column by column: names, each column's values as Python objects, rows."""
+
+    kind: ClassVar[str]
+    module: ClassVar[str]
+
+    def __init__(self, frame: Any) -> None:
+        self.frame = frame
+        self.names: list[Any] = list(self._names())
+
+    @classmethod
+    def of(cls, frame: Any) -> "Table":
+        """The adapter for ``frame`` (which must be a frame: see :func:`kind_of`)."""
+        return TABLES[kind_of(frame)](frame)  # type: ignore[index]
+
+    @classmethod
+    def library(cls) -> Any:
+        """The library's module, imported now (with a clear error if it is not installed)."""
+        try:
+            return importlib.import_module(cls.module)
+        except ImportError:
+            raise EqlError(f"{cls.module} is not installed: pip install 'eqlmini[{cls.kind}]'") from None
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def _names(self) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
+        """The values of column ``position`` (or of the struct field ``path`` inside it), one per row."""
+        raise NotImplementedError
+
+    def children(self, position: int, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+        """The field names of a struct column (at ``path`` inside it), None if it is no struct."""
+        return None
+
+    def take(self, rows: list[int]) -> Any:
+        """The frame's rows at these positions, in this order: same columns, same index."""
+        raise NotImplementedError
+
+    def take_or_null(self, rows: list[int | None]) -> Any:
+        """A new frame of the rows at these positions (a row of nulls for None), default index."""
+        raise NotImplementedError
+
+    @classmethod
+    def build(cls, columns: Mapping[str, list[Any]]) -> Any:
+        """A frame of this kind from columns of Python values."""
+        raise NotImplementedError
+
+    @classmethod
+    def beside(cls, left: Any, right: Any) -> Any:
+        """Two frames of this kind with the same number of rows, side by side."""
+        raise NotImplementedError
+
+
+class PandasTable(Table):
+    """A pandas DataFrame (its index is kept by :meth:`take`)."""
+
+    kind, module = "pandas", "pandas"
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def _names(self) -> Sequence[Any]:
+        return self.frame.columns
+
+    def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
+        return self.frame.iloc[:, position].tolist()
+
+    def take(self, rows: list[int]) -> Any:
+        return self.frame.iloc[rows]
+
+    def take_or_null(self, rows: list[int | None]) -> Any:
+        frame = self.frame.reset_index(drop=True)
+        if None not in rows:
+            return frame.iloc[rows].reset_index(drop=True)
+        # reindex fills the rows of a label it lacks (-1) with nulls
+        return frame.reindex([-1 if row is None else row for row in rows]).reset_index(drop=True)
+
+    @classmethod
+    def build(cls, columns: Mapping[str, list[Any]]) -> Any:
+        return cls.library().DataFrame(dict(columns))
+
+    @classmethod
+    def beside(cls, left: Any, right: Any) -> Any:
+        return cls.library().concat([left, right], axis=1)
+
+
+class PolarsTable(Table):
+    """A Polars DataFrame; struct columns are read field by field."""
+
+    kind, module = "polars", "polars"
+
+    def __len__(self) -> int:
+        return self.frame.height
+
+    def _names(self) -> Sequence[Any]:
+        return self.frame.columns
+
+    def _series(self, position: int, path: tuple[str, ...]) -> Any:
+        series = self.frame.to_series(position)
+        for name in path:
+            series = series.struct.field(name)
+        return series
+
+    def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
+        return self._series(position, path).to_list()
+
+    def children(self, position: int, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+        dtype = self._series(position, path).dtype
+        if not isinstance(dtype, self.library().Struct):
+            return None
+        return tuple(field.name for field in dtype.fields)
+
+    def _gather(self, rows: list[Any]) -> Any:
+        pl = self.library()
+        return self.frame.select(pl.all().gather(pl.Series(rows, dtype=pl.Int64)))
+
+    def take(self, rows: list[int]) -> Any:
+        return self._gather(rows)
+
+    def take_or_null(self, rows: list[int | None]) -> Any:
+        return self._gather(rows)  # a null position gathers a row of nulls
+
+    @classmethod
+    def build(cls, columns: Mapping[str, list[Any]]) -> Any:
+        pl = cls.library()
+        try:
+            return pl.DataFrame(dict(columns))
+        except (TypeError, ValueError, pl.exceptions.PolarsError) as error:
+            raise EqlError(f"cannot build a Polars DataFrame ({error}); try kind='pandas'") from None
+
+    @classmethod
+    def beside(cls, left: Any, right: Any) -> Any:
+        return cls.library().concat([left, right], how="horizontal")
+
+
+class ArrowTable(Table):
+    """A pyarrow Table; struct columns are read field by field."""
+
+    kind, module = "arrow", "pyarrow"
+
+    def __len__(self) -> int:
+        return self.frame.num_rows
+
+    def _names(self) -> Sequence[Any]:
+        return self.frame.column_names
+
+    def _column(self, position: int, path: tuple[str, ...]) -> Any:
+        column = self.frame.column(position)
+        if path:
+            column = importlib.import_module("pyarrow.compute").struct_field(column, list(path))
+        return column
+
+    def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
+        return self._column(position, path).to_pylist()
+
+    def children(self, position: int, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
+        kind = self._column(position, path).type
+        if not self.library().types.is_struct(kind):
+            return None
+        return tuple(kind.field(i).name for i in range(kind.num_fields))
+
+    def take(self, rows: list[int]) -> Any:
+        pa = self.library()
+        return self.frame.take(pa.array(rows, type=pa.int64()))
+
+    def take_or_null(self, rows: list[int | None]) -> Any:
+        return self.take(rows)  # type: ignore[arg-type]  # a null position takes a row of nulls
+
+    @classmethod
+    def build(cls, columns: Mapping[str, list[Any]]) -> Any:
+        pa = cls.library()
+        try:
+            return pa.table(dict(columns))
+        except (TypeError, ValueError, pa.ArrowException) as error:
+            raise EqlError(f"cannot build an Arrow table ({error}); try kind='pandas'") from None
+
+    @classmethod
+    def beside(cls, left: Any, right: Any) -> Any:
+        return cls.library().Table.from_arrays([*left.columns, *right.columns],
+                                               names=[*left.column_names, *right.column_names])
+
+
+TABLES: dict[str, type[Table]] = {table.kind: table for table in (PandasTable, PolarsTable, ArrowTable)}
