@@ -91,30 +91,29 @@ def test_filter_empty_frame_and_no_match() -> None:
         assert len(nothing.filter(frame_of(kind))) == 0
 
 
-def test_filter_reads_only_the_columns_the_query_reads(monkeypatch: pytest.MonkeyPatch) -> None:
-    frame = frame_of("pandas")
-    read: list[str] = []
-    original = type(Table.of(frame)).values
-
-    def spy(self: Table, position: int, path: tuple[str, ...] = ()) -> list[Any]:
-        read.append(".".join((self.names[position], *path)))
-        return original(self, position, path)
-    monkeypatch.setattr(type(Table.of(frame)), "values", spy)
-    XP.query.filter(frame)
-    assert sorted(read) == sorted(XP.query.fields)
-
-
-def test_struct_columns_are_read_field_by_field(monkeypatch: pytest.MonkeyPatch) -> None:
-    frame = frame_of("arrow")
+def spy_on_reads(monkeypatch: pytest.MonkeyPatch, frame: Any) -> list[tuple[str, ...]]:
+    """A list that fills with (column, struct path...) for each column the frame path reads."""
     read: list[tuple[str, ...]] = []
-    original = type(Table.of(frame)).values
+    table = type(Table.of(frame))
+    for method in ("values", "codes"):
+        def spy(self: Table, position: int, path: tuple[str, ...] = (), original: Any = getattr(table, method)) -> Any:
+            read.append((self.names[position], *path))
+            return original(self, position, path)
+        monkeypatch.setattr(table, method, spy)
+    return read
 
-    def spy(self: Table, position: int, path: tuple[str, ...] = ()) -> list[Any]:
-        read.append((self.names[position], *path))
-        return original(self, position, path)
-    monkeypatch.setattr(type(Table.of(frame)), "values", spy)
+
+def test_filter_reads_only_the_columns_the_query_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    read = spy_on_reads(monkeypatch, frame := frame_of("pandas"))
     XP.query.filter(frame)
-    assert sorted(read) == sorted(tuple(field.split(".")) for field in XP.query.fields)
+    assert {".".join(names) for names in read} == set(XP.query.fields)
+
+
+@pytest.mark.parametrize("kind", ["polars", "arrow"])
+def test_struct_columns_are_read_field_by_field(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    read = spy_on_reads(monkeypatch, frame := frame_of(kind))
+    XP.query.filter(frame)
+    assert set(read) == {tuple(field.split(".")) for field in XP.query.fields}
 
 
 def test_a_leaf_runs_once_per_distinct_value() -> None:

@@ -3,14 +3,18 @@
 Elasticsearch reads a field from dotted and nested names alike, so ``process.parent.name``
 is read from whichever columns are named ``process.parent.name``, ``process.parent`` or
 ``process`` (a struct column is read field by field down to the value when it can be).
-Only the columns the query reads are ever converted to Python values.
+Only the columns the query reads are ever read.
 
 The compiler's semantics make a condition easy to split (``compiler`` module docstring):
 ``and``, ``or`` and ``not`` are plain Boolean over *leaves*, and a leaf is a pure function
 of the values of the fields it reads. So each leaf is compiled alone by eqlmini's own
-compiler and called on a small event holding just its columns, once per distinct value
-(memoised), and only for the rows the leaves before it left undecided (``a and b`` tries
-``b`` only where ``a`` held). The answers are the Python engine's by construction.
+compiler and called on a small event holding just its columns, once per distinct value,
+and only for the rows the leaves before it left undecided (``a and b`` tries ``b`` only
+where ``a`` held). The answers are the Python engine's by construction.
+
+Distinct values come from the frame library where it tells them apart exactly as eqlmini
+does (text, integers, booleans, lists of them: :meth:`Table.codes`); the rows are then
+sorted out by numpy. Other columns are read as Python values, memoised by :func:`value_key`.
 """
 
 from __future__ import annotations
@@ -28,8 +32,17 @@ Event = Mapping[str, Any]
 Rows = Sequence[int]  # row positions, ascending
 
 
+@dataclass(frozen=True)
+class Source:
+    """A column (or a struct field inside it) and the name an event holds its values under."""
+
+    key: str
+    position: int
+    path: tuple[str, ...] = ()
+
+
 class Columns:
-    """The columns of a frame that hold given fields, read once each into Python lists.
+    """The columns of a frame that hold given fields, each read once (values, and codes).
 
     At most ``keep`` columns stay in memory (the least recently used go first), so that a
     rule pack over a wide frame does not hold every column at once.
@@ -45,14 +58,14 @@ class Columns:
                 if name in self._positions:
                     self._repeated.add(name)
                 self._positions[name] = position
-        self._values: OrderedDict[tuple[int, tuple[str, ...]], list[Any]] = OrderedDict()
+        self._read: OrderedDict[tuple[str, int, tuple[str, ...]], Any] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.table)
 
-    def sources(self, fields: Iterable[str]) -> list[tuple[str, list[Any]]]:
-        """``(key, values)`` pairs such that an event ``{key: values[row], ...}`` holds what
-        row ``row`` holds for every one of ``fields`` (missing columns are left out)."""
+    def sources(self, fields: Iterable[str]) -> list[Source]:
+        """The sources such that an event ``{source.key: value at row, ...}`` holds what the
+        row holds for every one of ``fields`` (columns the frame lacks are left out)."""
         below: dict[int, list[list[str]]] = {}  # column -> for each field, its path below it
         for field in fields:
             parts = field.split(".")
@@ -63,11 +76,11 @@ class Columns:
                 position = self._positions.get(name)
                 if position is not None:
                     below.setdefault(position, []).append(parts[depth:])
-        pairs = []
+        sources = []
         for position, paths in below.items():
             path = self._struct_path(position, paths)
-            pairs.append((".".join((self.table.names[position], *path)), self._read(position, path)))
-        return pairs
+            sources.append(Source(".".join((self.table.names[position], *path)), position, path))
+        return sources
 
     def _struct_path(self, position: int, paths: list[list[str]]) -> tuple[str, ...]:
         """How deep into a struct column every field read from it can go before reading it.
@@ -87,24 +100,32 @@ class Columns:
             path += (name,)
         return path
 
-    def _read(self, position: int, path: tuple[str, ...]) -> list[Any]:
-        key = (position, path)
-        values = self._values.get(key)
-        if values is None:
-            values = self._values[key] = self.table.values(position, path)
-            if len(self._values) > self.keep:
-                self._values.popitem(last=False)
-        else:
-            self._values.move_to_end(key)
-        return values
+    def values(self, source: Source) -> list[Any]:
+        """The source's value in each row."""
+        return self._cached("values", source, self.table.values)  # type: ignore[no-any-return]
+
+    def codes(self, source: Source) -> tuple[Any, list[Any]] | None:
+        """The source's distinct values and each row's index among them, if the library can
+        tell (see :meth:`Table.codes`)."""
+        return self._cached("codes", source, self.table.codes)
+
+    def _cached(self, what: str, source: Source, read: Callable[[int, tuple[str, ...]], Any]) -> Any:
+        key = (what, source.position, source.path)
+        if key in self._read:
+            self._read.move_to_end(key)
+            return self._read[key]
+        found = self._read[key] = read(source.position, source.path)
+        if len(self._read) > self.keep:
+            self._read.popitem(last=False)
+        return found
 
     def events(self, fields: Iterable[str]) -> list[dict[str, Any]]:
         """One small event per row, holding only the columns that hold ``fields``."""
-        pairs = self.sources(fields)
-        if not pairs:
+        sources = self.sources(fields)
+        if not sources:
             return [{} for _ in range(len(self))]
-        keys = [key for key, _ in pairs]
-        return [dict(zip(keys, row)) for row in zip(*(values for _, values in pairs))]
+        keys = [source.key for source in sources]
+        return [dict(zip(keys, row)) for row in zip(*map(self.values, sources))]
 
 
 # --------------------------------------------------------------------- the condition, split
@@ -195,35 +216,60 @@ def value_key(value: Any) -> Any:
 
 
 def _leaf_rows(leaf: Leaf, rows: Rows, columns: Columns) -> list[int]:
-    pairs = columns.sources(leaf.fields)
-    match = leaf.match
+    sources = columns.sources(leaf.fields)
+    if len(sources) == 1:
+        coded = columns.codes(sources[0])
+        if coded is not None:
+            return _coded_rows(leaf.match, sources[0].key, *coded, rows)
+        return _column_rows(leaf.match, sources[0].key, columns.values(sources[0]), rows)
+    return _columns_rows(leaf.match, [source.key for source in sources], list(map(columns.values, sources)), rows)
+
+
+def _coded_rows(match: Callable[[Event], bool], key: str, codes: Any, distinct: list[Any], rows: Rows) -> list[int]:
+    """A leaf over a column with codes: tried once per distinct value among ``rows``, in C otherwise."""
+    import numpy as np
+
+    every = isinstance(rows, range) and len(rows) == len(codes)
+    positions = None if every else np.asarray(rows, dtype=np.int64)
+    picked = codes if positions is None else codes[positions]
+    truth = np.zeros(len(distinct), dtype=bool)
+    for code in np.flatnonzero(np.bincount(picked, minlength=len(distinct))).tolist():
+        truth[code] = match({key: distinct[code]})
+    hits = np.flatnonzero(truth[picked])
+    return (hits if positions is None else positions[hits]).tolist()  # type: ignore[no-any-return]
+
+
+def _column_rows(match: Callable[[Event], bool], key: str, values: list[Any], rows: Rows) -> list[int]:
+    """A leaf over one column of Python values, memoised by :func:`value_key`."""
     memo: dict[Any, bool] = {}
     hits = []
-    if len(pairs) == 1:  # the common case, unrolled: one column
-        (name, values), = pairs
-        for row in rows:
-            value = values[row]
-            key = value if value.__class__ is str else value_key(value)
-            if key is _UNSHARED:
-                hit = match({name: value})
-            else:
-                hit = memo.get(key)
-                if hit is None:
-                    hit = memo[key] = match({name: value})
-            if hit:
-                hits.append(row)
-        return hits
-    names = [name for name, _ in pairs]
-    lists = [values for _, values in pairs]
     for row in rows:
-        row_values = [values[row] for values in lists]
-        key = tuple(map(value_key, row_values))
-        if _UNSHARED in key:
-            hit = match(dict(zip(names, row_values)))
+        value = values[row]
+        shared = value if value.__class__ is str else value_key(value)  # text first: the common case
+        if shared is _UNSHARED:
+            hit = match({key: value})
         else:
-            hit = memo.get(key)
+            hit = memo.get(shared)
             if hit is None:
-                hit = memo[key] = match(dict(zip(names, row_values)))
+                hit = memo[shared] = match({key: value})
+        if hit:
+            hits.append(row)
+    return hits
+
+
+def _columns_rows(match: Callable[[Event], bool], keys: list[str], columns: list[list[Any]], rows: Rows) -> list[int]:
+    """A leaf over several columns (or none), memoised by the tuple of their value keys."""
+    memo: dict[Any, bool] = {}
+    hits = []
+    for row in rows:
+        values = [column[row] for column in columns]
+        shared = tuple(map(value_key, values))
+        if _UNSHARED in shared:
+            hit = match(dict(zip(keys, values)))
+        else:
+            hit = memo.get(shared)
+            if hit is None:
+                hit = memo[shared] = match(dict(zip(keys, values)))
         if hit:
             hits.append(row)
     return hits

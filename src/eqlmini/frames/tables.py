@@ -65,6 +65,16 @@ class Table:
         """The field names of a struct column (at ``path`` inside it), None if it is no struct."""
         return None
 
+    def codes(self, position: int, path: tuple[str, ...] = ()) -> tuple[Any, list[Any]] | None:
+        """The column's distinct values (as :meth:`values` gives them) and, per row, the index
+        of its value among them (a numpy array); None unless the library tells values apart
+        exactly as eqlmini does: text, integers, booleans, and lists of them.
+
+        Floats are left out: a library's equality merges ``0.0`` and ``-0.0`` (which read
+        ``"0.0"`` and ``"-0.0"`` as text), as Python's equality merges ``1`` and ``True``.
+        """
+        return None
+
     def take(self, rows: list[int]) -> Any:
         """The frame's rows at these positions, in this order: same columns, same index."""
         raise NotImplementedError
@@ -97,6 +107,14 @@ class PandasTable(Table):
 
     def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
         return self.frame.iloc[:, position].tolist()
+
+    def codes(self, position: int, path: tuple[str, ...] = ()) -> tuple[Any, list[Any]] | None:
+        pd = self.library()
+        series = self.frame.iloc[:, position]
+        if not (isinstance(series.dtype, pd.StringDtype) or series.dtype.kind in "iub"):
+            return None  # an object column may mix 1, 1.0 and True, which pandas merges
+        codes, distinct = pd.factorize(series, use_na_sentinel=False)
+        return codes, distinct.tolist()
 
     def take(self, rows: list[int]) -> Any:
         return self.frame.iloc[rows]
@@ -136,6 +154,9 @@ class PolarsTable(Table):
 
     def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
         return self._series(position, path).to_list()
+
+    def codes(self, position: int, path: tuple[str, ...] = ()) -> tuple[Any, list[Any]] | None:
+        return polars_codes(self._series(position, path))
 
     def children(self, position: int, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
         dtype = self._series(position, path).dtype
@@ -186,6 +207,13 @@ class ArrowTable(Table):
     def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
         return self._column(position, path).to_pylist()
 
+    def codes(self, position: int, path: tuple[str, ...] = ()) -> tuple[Any, list[Any]] | None:
+        try:  # Polars finds distinct lists too, which Arrow's compute functions do not
+            pl = importlib.import_module("polars")
+        except ImportError:
+            return None
+        return polars_codes(pl.from_arrow(self._column(position, path)))
+
     def children(self, position: int, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
         kind = self._column(position, path).type
         if not self.library().types.is_struct(kind):
@@ -211,6 +239,21 @@ class ArrowTable(Table):
     def beside(cls, left: Any, right: Any) -> Any:
         return cls.library().Table.from_arrays([*left.columns, *right.columns],
                                                names=[*left.column_names, *right.column_names])
+
+
+def polars_codes(series: Any) -> tuple[Any, list[Any]] | None:
+    """:meth:`Table.codes` of a Polars Series."""
+    pl = importlib.import_module("polars")
+
+    def exact(dtype: Any) -> bool:
+        if isinstance(dtype, (pl.List, pl.Array)):
+            return exact(dtype.inner)
+        return dtype == pl.String or dtype == pl.Boolean or dtype.is_integer()
+    if not exact(series.dtype):
+        return None
+    distinct = series.unique(maintain_order=True).to_frame("value").with_row_index("code")
+    codes = series.to_frame("value").join(distinct, on="value", how="left", nulls_equal=True, maintain_order="left")
+    return codes["code"].to_numpy(), distinct["value"].to_list()
 
 
 TABLES: dict[str, type[Table]] = {table.kind: table for table in (PandasTable, PolarsTable, ArrowTable)}

@@ -1,0 +1,40 @@
+"""The example notebook runs from top to bottom: a cell that raises fails the test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+NOTEBOOK = EXAMPLES / "notebook.ipynb"
+
+
+def run(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Execute every cell in a fresh kernel, in examples/ (where the notebook reads its events)."""
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(EXAMPLES)}}).execute()
+    return notebook
+
+
+def outputs(notebook: nbformat.NotebookNode) -> str:
+    return "\n".join(str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+                     for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs)
+
+
+def test_example_notebook_runs() -> None:
+    notebook = run(nbformat.read(NOTEBOOK, as_version=4))
+    shown = outputs(notebook)
+    assert "Execution via MSSQL xp_cmdshell Stored Procedure" in shown
+    assert "Account discovery from a SQL Server shell" in shown
+    assert "Traceback" not in shown and "Error" not in shown
+
+
+def test_a_failing_cell_fails_the_run() -> None:
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    notebook.cells.insert(2, nbformat.v4.new_code_cell("query.filter(df)  # before `query` is defined"))
+    with pytest.raises(CellExecutionError, match="NameError"):
+        run(notebook)
