@@ -96,9 +96,10 @@ def spy_on_reads(monkeypatch: pytest.MonkeyPatch, frame: Any) -> list[tuple[str,
     read: list[tuple[str, ...]] = []
     table = type(Table.of(frame))
     for method in ("values", "codes"):
-        def spy(self: Table, position: int, path: tuple[str, ...] = (), original: Any = getattr(table, method)) -> Any:
+        def spy(self: Table, position: int, path: tuple[str, ...] = (), rows: Any = None,
+                original: Any = getattr(table, method)) -> Any:
             read.append((self.names[position], *path))
-            return original(self, position, path)
+            return original(self, position, path, rows)
         monkeypatch.setattr(table, method, spy)
     return read
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import re
 from pathlib import Path
 
 import nbformat
@@ -38,3 +41,19 @@ def test_a_failing_cell_fails_the_run() -> None:
     notebook.cells.insert(2, nbformat.v4.new_code_cell("query.filter(df)  # before `query` is defined"))
     with pytest.raises(CellExecutionError, match="NameError"):
         run(notebook)
+
+
+def test_notebooks_page_examples_run_as_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/notebooks.md: each Python block runs (in examples/, one namespace for the page);
+    a ```text block right after one is what it prints."""
+    page = (EXAMPLES.parent / "docs" / "notebooks.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```(?:\s*```text\n(.*?)```)?", page, re.S)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(EXAMPLES)
+    namespace: dict[str, object] = {}
+    for code, shown in blocks:
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(code, namespace)  # noqa: S102 - the page's own examples
+        if shown:
+            assert printed.getvalue() == shown, code

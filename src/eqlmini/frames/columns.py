@@ -20,6 +20,7 @@ sorted out by numpy. Other columns are read as Python values, memoised by :func:
 from __future__ import annotations
 
 from collections import OrderedDict
+from itertools import repeat
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -100,23 +101,29 @@ class Columns:
             path += (name,)
         return path
 
-    def values(self, source: Source) -> list[Any]:
-        """The source's value in each row."""
-        return self._cached("values", source, self.table.values)  # type: ignore[no-any-return]
+    def values(self, source: Source, rows: Rows | None = None) -> list[Any]:
+        """The source's value in each row (in each of ``rows``, in their order)."""
+        return self._read_for("values", source, rows, self.table.values)  # type: ignore[no-any-return]
 
-    def codes(self, source: Source) -> tuple[Any, list[Any]] | None:
-        """The source's distinct values and each row's index among them, if the library can
-        tell (see :meth:`Table.codes`)."""
-        return self._cached("codes", source, self.table.codes)
+    def codes(self, source: Source, rows: Rows | None = None) -> tuple[Any, list[Any]] | None:
+        """The source's distinct values and the index of each row's value among them (each of
+        ``rows``, or of every row), if the library can tell (see :meth:`Table.codes`)."""
+        return self._read_for("codes", source, rows, self.table.codes)
 
-    def _cached(self, what: str, source: Source, read: Callable[[int, tuple[str, ...]], Any]) -> Any:
+    def _read_for(self, what: str, source: Source, rows: Rows | None, read: Callable[..., Any]) -> Any:
+        """A few rows are read alone; for many, the whole column is read once and kept."""
+        if rows is not None and len(rows) * 2 < len(self):
+            return read(source.position, source.path, rows)
         key = (what, source.position, source.path)
         if key in self._read:
             self._read.move_to_end(key)
-            return self._read[key]
-        found = self._read[key] = read(source.position, source.path)
-        if len(self._read) > self.keep:
-            self._read.popitem(last=False)
+            found = self._read[key]
+        else:
+            found = self._read[key] = read(source.position, source.path)
+            if len(self._read) > self.keep:
+                self._read.popitem(last=False)
+        if what == "values" and rows is not None and len(rows) < len(self):
+            return [found[row] for row in rows]
         return found
 
     def events(self, fields: Iterable[str]) -> list[dict[str, Any]]:
@@ -218,33 +225,32 @@ def value_key(value: Any) -> Any:
 def _leaf_rows(leaf: Leaf, rows: Rows, columns: Columns) -> list[int]:
     sources = columns.sources(leaf.fields)
     if len(sources) == 1:
-        coded = columns.codes(sources[0])
+        coded = columns.codes(sources[0], rows)
         if coded is not None:
             return _coded_rows(leaf.match, sources[0].key, *coded, rows)
-        return _column_rows(leaf.match, sources[0].key, columns.values(sources[0]), rows)
-    return _columns_rows(leaf.match, [source.key for source in sources], list(map(columns.values, sources)), rows)
+        return _column_rows(leaf.match, sources[0].key, columns.values(sources[0], rows), rows)
+    values = [columns.values(source, rows) for source in sources]
+    return _columns_rows(leaf.match, [source.key for source in sources], values, rows)
 
 
 def _coded_rows(match: Callable[[Event], bool], key: str, codes: Any, distinct: list[Any], rows: Rows) -> list[int]:
-    """A leaf over a column with codes: tried once per distinct value among ``rows``, in C otherwise."""
+    """A leaf tried once per distinct value among ``rows``; numpy does the rest. ``codes``
+    holds a code for each of ``rows``, or for every row of the column."""
     import numpy as np
 
-    every = isinstance(rows, range) and len(rows) == len(codes)
-    positions = None if every else np.asarray(rows, dtype=np.int64)
-    picked = codes if positions is None else codes[positions]
+    positions = np.arange(rows.start, rows.stop) if isinstance(rows, range) else np.asarray(rows, dtype=np.int64)
+    picked = codes if len(codes) == len(positions) else codes[positions]
     truth = np.zeros(len(distinct), dtype=bool)
     for code in np.flatnonzero(np.bincount(picked, minlength=len(distinct))).tolist():
         truth[code] = match({key: distinct[code]})
-    hits = np.flatnonzero(truth[picked])
-    return (hits if positions is None else positions[hits]).tolist()  # type: ignore[no-any-return]
+    return positions[truth[picked]].tolist()  # type: ignore[no-any-return]
 
 
 def _column_rows(match: Callable[[Event], bool], key: str, values: list[Any], rows: Rows) -> list[int]:
-    """A leaf over one column of Python values, memoised by :func:`value_key`."""
+    """A leaf over one column's ``values`` (one for each of ``rows``), memoised by :func:`value_key`."""
     memo: dict[Any, bool] = {}
     hits = []
-    for row in rows:
-        value = values[row]
+    for row, value in zip(rows, values):
         shared = value if value.__class__ is str else value_key(value)  # text first: the common case
         if shared is _UNSHARED:
             hit = match({key: value})
@@ -261,8 +267,7 @@ def _columns_rows(match: Callable[[Event], bool], keys: list[str], columns: list
     """A leaf over several columns (or none), memoised by the tuple of their value keys."""
     memo: dict[Any, bool] = {}
     hits = []
-    for row in rows:
-        values = [column[row] for column in columns]
+    for row, values in zip(rows, zip(*columns) if columns else repeat(())):
         shared = tuple(map(value_key, values))
         if _UNSHARED in shared:
             hit = match(dict(zip(keys, values)))

@@ -57,17 +57,19 @@ class Table:
     def _names(self) -> Sequence[Any]:
         raise NotImplementedError
 
-    def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
-        """The values of column ``position`` (or of the struct field ``path`` inside it), one per row."""
+    def values(self, position: int, path: tuple[str, ...] = (), rows: Sequence[int] | None = None) -> list[Any]:
+        """The values of column ``position`` (or of the struct field ``path`` inside it), one
+        per row, or one for each of ``rows``."""
         raise NotImplementedError
 
     def children(self, position: int, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
         """The field names of a struct column (at ``path`` inside it), None if it is no struct."""
         return None
 
-    def codes(self, position: int, path: tuple[str, ...] = ()) -> tuple[Any, list[Any]] | None:
-        """The column's distinct values (as :meth:`values` gives them) and, per row, the index
-        of its value among them (a numpy array); None unless the library tells values apart
+    def codes(self, position: int, path: tuple[str, ...] = (),
+              rows: Sequence[int] | None = None) -> tuple[Any, list[Any]] | None:
+        """The column's distinct values (as :meth:`values` gives them) and, per row (or for
+        each of ``rows``), the index of its value among them (a numpy array); None unless the library tells values apart
         exactly as eqlmini does: text, integers, booleans, and lists of them.
 
         Floats are left out: a library's equality merges ``0.0`` and ``-0.0`` (which read
@@ -105,12 +107,16 @@ class PandasTable(Table):
     def _names(self) -> Sequence[Any]:
         return self.frame.columns
 
-    def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
-        return self.frame.iloc[:, position].tolist()
+    def _series(self, position: int, rows: Sequence[int] | None) -> Any:
+        return self.frame.iloc[:, position] if rows is None else self.frame.iloc[rows, position]
 
-    def codes(self, position: int, path: tuple[str, ...] = ()) -> tuple[Any, list[Any]] | None:
+    def values(self, position: int, path: tuple[str, ...] = (), rows: Sequence[int] | None = None) -> list[Any]:
+        return self._series(position, rows).tolist()  # type: ignore[no-any-return]
+
+    def codes(self, position: int, path: tuple[str, ...] = (),
+              rows: Sequence[int] | None = None) -> tuple[Any, list[Any]] | None:
         pd = self.library()
-        series = self.frame.iloc[:, position]
+        series = self._series(position, rows)
         if not (isinstance(series.dtype, pd.StringDtype) or series.dtype.kind in "iub"):
             return None  # an object column may mix 1, 1.0 and True, which pandas merges
         codes, distinct = pd.factorize(series, use_na_sentinel=False)
@@ -146,17 +152,20 @@ class PolarsTable(Table):
     def _names(self) -> Sequence[Any]:
         return self.frame.columns
 
-    def _series(self, position: int, path: tuple[str, ...]) -> Any:
+    def _series(self, position: int, path: tuple[str, ...], rows: Sequence[int] | None = None) -> Any:
         series = self.frame.to_series(position)
+        if rows is not None:
+            series = series.gather(rows)
         for name in path:
             series = series.struct.field(name)
         return series
 
-    def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
-        return self._series(position, path).to_list()
+    def values(self, position: int, path: tuple[str, ...] = (), rows: Sequence[int] | None = None) -> list[Any]:
+        return self._series(position, path, rows).to_list()  # type: ignore[no-any-return]
 
-    def codes(self, position: int, path: tuple[str, ...] = ()) -> tuple[Any, list[Any]] | None:
-        return polars_codes(self._series(position, path))
+    def codes(self, position: int, path: tuple[str, ...] = (),
+              rows: Sequence[int] | None = None) -> tuple[Any, list[Any]] | None:
+        return polars_codes(self._series(position, path, rows))
 
     def children(self, position: int, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
         dtype = self._series(position, path).dtype
@@ -164,15 +173,12 @@ class PolarsTable(Table):
             return None
         return tuple(field.name for field in dtype.fields)
 
-    def _gather(self, rows: list[Any]) -> Any:
+    def take(self, rows: list[int]) -> Any:
         pl = self.library()
         return self.frame.select(pl.all().gather(pl.Series(rows, dtype=pl.Int64)))
 
-    def take(self, rows: list[int]) -> Any:
-        return self._gather(rows)
-
     def take_or_null(self, rows: list[int | None]) -> Any:
-        return self._gather(rows)  # a null position gathers a row of nulls
+        return self.take(rows)  # type: ignore[arg-type]  # a null position gathers a row of nulls
 
     @classmethod
     def build(cls, columns: Mapping[str, list[Any]]) -> Any:
@@ -198,21 +204,24 @@ class ArrowTable(Table):
     def _names(self) -> Sequence[Any]:
         return self.frame.column_names
 
-    def _column(self, position: int, path: tuple[str, ...]) -> Any:
+    def _column(self, position: int, path: tuple[str, ...], rows: Sequence[int] | None = None) -> Any:
         column = self.frame.column(position)
+        if rows is not None:
+            column = column.take(self.library().array(rows, type=self.library().int64()))
         if path:
             column = importlib.import_module("pyarrow.compute").struct_field(column, list(path))
         return column
 
-    def values(self, position: int, path: tuple[str, ...] = ()) -> list[Any]:
-        return self._column(position, path).to_pylist()
+    def values(self, position: int, path: tuple[str, ...] = (), rows: Sequence[int] | None = None) -> list[Any]:
+        return self._column(position, path, rows).to_pylist()  # type: ignore[no-any-return]
 
-    def codes(self, position: int, path: tuple[str, ...] = ()) -> tuple[Any, list[Any]] | None:
+    def codes(self, position: int, path: tuple[str, ...] = (),
+              rows: Sequence[int] | None = None) -> tuple[Any, list[Any]] | None:
         try:  # Polars finds distinct lists too, which Arrow's compute functions do not
             pl = importlib.import_module("polars")
         except ImportError:
             return None
-        return polars_codes(pl.from_arrow(self._column(position, path)))
+        return polars_codes(pl.from_arrow(self._column(position, path, rows)))
 
     def children(self, position: int, path: tuple[str, ...] = ()) -> tuple[str, ...] | None:
         kind = self._column(position, path).type
