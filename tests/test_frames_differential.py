@@ -13,6 +13,7 @@ Two claims, for pandas, Polars and Arrow alike:
 from __future__ import annotations
 
 import copy
+import importlib.util
 import math
 import os
 from typing import Any, Callable
@@ -22,13 +23,15 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from conftest import CONFORMANCE, boolean_trees, load_es_toml
+from conftest import CONFORMANCE, CORPUS, PROJECT, boolean_trees, load_es_toml, require
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_conformance import FILES, INDICES, KNOWN_FAILURES, _events
 
 import eqlmini
 from eqlmini import ast
+from eqlmini.frames.columns import Columns, plan_of, rows_where
+from eqlmini.frames.tables import Table
 
 EXAMPLES = int(os.environ.get("EQLMINI_EXAMPLES", "300"))
 
@@ -255,3 +258,52 @@ def test_json_normalize_frame_answers_as_its_events(condition: ast.Expr, events:
     query = compiled(condition)
     frame = pd.json_normalize(events)
     assert filtered_rows(query, frame) == engine_rows(query, events), (str(condition), frame.to_dict("records"))
+
+
+# ------------------------------------------------------------------ the detection-rules corpus
+@pytest.fixture(scope="module")
+def corpus() -> tuple[list[Any], list[dict[str, Any]]]:
+    """The active corpus rules and 1,000 generated events that exercise their fields
+    (benchmarks/ruleset.py's generator: each event takes the shape of some rule's stage)."""
+    require(CORPUS)
+    spec = importlib.util.spec_from_file_location("benchmark_ruleset", PROJECT / "benchmarks" / "ruleset.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    rules = module.corpus_rules()
+    return rules, module.generate_events(rules, 1000, seed=11, hot=0.2)
+
+
+@pytest.mark.parametrize("kind", ["pandas", "pandas-object"])
+def test_corpus_event_rules_over_frames(corpus: tuple[list[Any], list[dict[str, Any]]], kind: str) -> None:
+    rules, events = corpus
+    frame = BUILDERS[kind](events)
+    rows = rows_of(frame)
+    expected = {rule.name: engine_rows(rule.query, rows) for rule in rules if rule.query.kind == "event"}
+    columns = Columns(Table.of(frame), keep=16)  # shared by the rules, as in a scan: columns read once
+    wrong = [rule.name for rule in rules if rule.name in expected
+             and rows_where(plan_of(rule.query), range(len(rows)), columns) != expected[rule.name]]
+    assert not wrong, f"{len(wrong)} of {len(expected)} event rules differ: {wrong[:5]}"
+    assert len(expected) > 800 and sum(map(bool, expected.values())) > 100  # many rules, many with matches
+
+
+def test_corpus_scan_over_a_frame(corpus: tuple[list[Any], list[dict[str, Any]]]) -> None:
+    rules, events = corpus
+    frame = pd.json_normalize(events)
+    rows = rows_of(frame)
+    ruleset = eqlmini.RuleSet(rules)
+    found = ruleset.scan(frame)
+    keys = [name for name in found.columns if name.startswith("join_key_")]
+
+    def trimmed(values: Any) -> tuple[Any, ...]:  # the frame pads the keys of an alert with fewer
+        values = [None if value is None or value != value else value for value in values]
+        while values and values[-1] is None:
+            values.pop()
+        return tuple(values)
+    got = sorted((name, tuple(group["row"]), trimmed(group[keys].iloc[0]))
+                 for (_, name), group in found.groupby(["alert", "rule_name"]))
+    where = {id(row): position for position, row in enumerate(rows)}
+    expected = sorted((alert.rule.name, tuple(where[id(event)] for event in alert.events), trimmed(alert.join_keys))
+                      for alert in ruleset.scan(rows))
+    assert got == expected
+    assert len({name for name, _, _ in expected}) > 100
+    assert any(len(rows_) > 1 for _, rows_, _ in expected)  # sequences too

@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from ..errors import EqlError, EqlEventError
-from .columns import Columns, plan, rows_where
+from .columns import Columns, plan_of, rows_where
 from .output import Item, from_events, from_rows, items_of
 from .tables import Table, kind_of
 
@@ -32,7 +32,7 @@ def filter(query: Any, frame: Any) -> Any:  # noqa: A001 - Query.filter's counte
     if query.kind != "event":
         raise EqlError(f"a {query.kind} query matches a stream of events, not one: use search()")
     table = Table.of(frame)
-    return table.take(rows_where(plan(query.tree.body, query.options), range(len(table)), Columns(table)))
+    return table.take(rows_where(plan_of(query), range(len(table)), Columns(table)))
 
 
 def search(query: Any, frame: Any, *, assume_sorted: bool | None = None,
@@ -68,7 +68,7 @@ def scan(ruleset: Any, frame: Any, *, assume_sorted: bool | None = None, indexed
     for number, rule in enumerate(ruleset.rules):
         query = rule.query
         if query.kind == "event" and not query.tree.pipes:
-            for row in rows_where(plan(query.tree.body, query.options), range(len(table)), columns):
+            for row in rows_where(plan_of(query), range(len(table)), columns):
                 found.append((row, number, Item((row,), (), rule)))
         else:
             others.append(rule)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from itertools import repeat
+from weakref import WeakKeyDictionary
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -153,6 +154,18 @@ class Connective:
 
 
 Plan = Leaf | Connective
+
+
+_PLANS: "WeakKeyDictionary[Any, Plan]" = WeakKeyDictionary()
+
+
+def plan_of(query: Any) -> Plan:
+    """The plan of an event :class:`~eqlmini.Query`, made once per query (compiling its
+    leaves costs about a millisecond a rule: a rule pack scans many frames)."""
+    found = _PLANS.get(query)
+    if found is None:
+        found = _PLANS[query] = plan(query.tree.body, query.options)
+    return found
 
 
 def plan(query: ast.EventQuery, options: SearchOptions) -> Plan:
