@@ -27,6 +27,7 @@ def test_rule_compiles_and_round_trips(rule: dict[str, Any]) -> None:
     query = eqlmini.compile(rule["query"], **options)
     assert query.kind == rule["query_kind"]
     assert parse_only(str(query.tree)) == query.tree
+    assert parse_only(rule["query"]) == query.tree  # compile() parses without positions: same tree
     assert query.fields  # every rule reads at least one field
 
 

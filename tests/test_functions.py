@@ -117,7 +117,9 @@ CASES = [
      "\\TestLogs\\something"),                      # between3 / betweenAdditional2
     ("between", False, ("winlogon.exe", "g", "e"), "on."),   # lengthCaseSensitive
     ("between", False, ("winlogon.exe", "g", "z"), ""),      # length1
-    ("between", True, ("\u0130stanbul", "S", "B"), "tan"),  # folding keeps positions (İ is one char)
+    # ES StringUtils.between: positions found in toLowerCase(Locale.ROOT) copies, where İ is two
+    # characters, cut the original string, so they shift after an İ.
+    ("between", True, ("\u0130stanbul", "S", "B"), "anb"),
     # ---- cidrMatch (D-FN; QA cidrMatch1-4, cidrMatchAdditional*)
     ("cidrMatch", False, ("192.168.152.12", "192.168.0.0/16"), True),
     ("cidrMatch", False, ("192.168.152.12", "192.168.0.0/16", "10.0.0.0/8"), True),
@@ -131,7 +133,7 @@ CASES = [
     ("cidrMatch", False, ("2001:db8::1", "2001:db8::/32"), True),
     ("cidrMatch", False, ("2001:db9::1", "2001:db8::/32"), False),
     ("cidrMatch", False, ("::ffff:10.0.0.1", "10.0.0.0/8"), True),     # IPv4-mapped is IPv4
-    ("cidrMatch", False, ("10.0.0.1", "::ffff:0:0/96"), True),
+    ("cidrMatch", False, ("10.1.2.3", "10.0.0.0/+8"), True),        # InetAddresses.parseCidr: Integer.parseInt
     ("cidrMatch", False, ("10.0.0.1", "::/0"), True),
     ("cidrMatch", False, (None, "10.0.0.0/8"), None),
     ("cidrMatch", False, ("10.0.0.1", None), None),                    # a null block: null
@@ -203,7 +205,8 @@ CASES = [
     ("indexOf", False, (DOMAIN, "z"), None),
     ("indexOf", False, (DOMAIN, "z", 9), None),
     ("indexOf", False, (DOMAIN, ".", 30), None),                     # start beyond the end
-    ("indexOf", False, (DOMAIN, "", 30), None),
+    ("indexOf", False, (DOMAIN, "", 30), 21),     # Java's indexOf("", start) past the end: the length
+    ("indexOf", False, ("abc", "", 1), 1),
     ("indexOf", False, (None, ".", 9), None),
     ("indexOf", False, (DOMAIN, None, 9), None),
     ("indexOf", False, (DOMAIN, ".", None), 9),                      # null start = omitted (ES processor)
@@ -221,7 +224,7 @@ CASES = [
     ("indexOf", True, (PF, "pLOrer.", 2), 2),                        # indexOf8
     ("indexOf", False, ("explorer.exe", "explorer.", 0), 0),         # indexOf10
     ("indexOf", True, (PF, "explorer.", 0), 0),                      # indexOf11
-    ("indexOf", True, ("\u0130stanbul", "S"), 1),
+    ("indexOf", True, ("\u0130stanbul", "S"), 2),  # toLowerCase(Locale.ROOT): İ is two characters
     # ---- length
     ("length", False, ("explorer.exe",), 12),
     ("length", False, ("start explorer.exe",), 18),
@@ -231,6 +234,13 @@ CASES = [
     # ---- number (D-FN; QA stringNumberConversion*, numberStringConversion*)
     ("number", False, ("1337",), 1337),
     ("number", False, ("42.5",), 42.5),
+    # ES parseDecimal: Long.valueOf reads any Unicode decimal digit (Character.digit), and the
+    # Double.valueOf fallback reads hex floats; Long.parseLong takes fullwidth letters as digits.
+    ("number", False, ("\uff11\uff12",), 12),
+    ("number", False, ("-\u0661\u0662",), -12),
+    ("number", False, ("0x1p3", 10), 8.0),
+    ("number", False, ("-0X1.8p1",), -3.0),
+    ("number", False, ("\uff11\uff21", 16), 26),
     ("number", False, ("deadbeef", 16), 3735928559),
     ("number", False, ("0xdeadbeef",), 3735928559),
     ("number", False, ("0xdeadbeef", 16), 3735928559),
@@ -332,6 +342,9 @@ FAULTS = [
     ("number", ("10000000000000000", 16), "Unable to convert"),   # past a long
     ("cidrMatch", ("not-an-ip", "10.0.0.0/8"), "not an IP"),
     ("cidrMatch", ("10.0.0.1", "10.0.0.0/33"), "not a valid CIDR block"),
+    ("cidrMatch", ("10.0.0.1", "::ffff:0:0/96"), "CIDR notation is not allowed with IPv6-mapped IPv4 address"),
+    ("cidrMatch", ("10.0.0.1", "10.0.0.0/8/9"), "Expected [ip/prefix] but was [10.0.0.0/8/9]"),
+    ("number", ("0x1p3",), "Unable to convert [1p3] to number of base [16]"),  # "0x": base 16, no floats
     ("between", ("ba", "a", "b", True), "begin 2, end 0"),  # greedy: last right before left
 ]
 
@@ -406,12 +419,12 @@ def test_resolve_ignores_letter_case() -> None:
 
 
 @pytest.mark.parametrize("node_, message", [
-    (call("startWith", ast.Field("a"), "b"), "Unknown function [startWith], did you mean [startsWith]?"),
+    (call("startWith", ast.Field("a"), "b"), "Unknown function [startWith], did you mean [startswith]?"),
     (call("lenght", ast.Field("a")), "Unknown function [lenght], did you mean [length]?"),
     (call("foo", ast.Field("a")), "Unknown function [foo]"),
     (call("wildcard", ast.Field("a"), "*x*"), "Unknown function [wildcard]"),   # spec §8: not in ES
     (call("strings", ast.Field("a")),
-     "Unknown function [strings], did you mean any of [string, substring, stringContains]?"),
+     "Unknown function [strings], did you mean any of [string, substring, stringcontains]?"),
     (call("length", ast.Field("a"), insensitive=True),
      "Function [length] does not support case-insensitive matching"),
     (call("concat", "a", insensitive=True), "Function [concat] does not support case-insensitive matching"),
@@ -517,3 +530,12 @@ def test_check_arguments_rejects(node_: ast.Call, message: str) -> None:
 ])
 def test_literal_type(value: object, expected: str) -> None:
     assert literal_type(value) == expected
+
+
+def test_between_insensitive_past_the_end_is_javas_substring_error() -> None:
+    # "İİab" lowers to six characters; the positions found there (5, 5) lie past the original's
+    # end, where Java's substring throws: null at run time, an error when folded.
+    args = ("\u0130\u0130ab", "a", "b")
+    assert run("between", *args, insensitive=True) is None
+    with pytest.raises(EqlSemanticError, match="begin 5, end 5, length 4"):
+        evaluate(call("between", *args, insensitive=True), FUNCTIONS["between"], args)

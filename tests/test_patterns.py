@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
+import random
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import eqlmini
 from eqlmini.errors import EqlSemanticError, EqlUnsupportedError
 from eqlmini.patterns import fold, lucene_to_re2, regex_matcher, wildcard_matcher
 
@@ -405,3 +409,54 @@ def test_public_re2_api_agrees_with_fast_path() -> None:
     fast, public = _fullmatcher(regex), _fullmatcher(regex, fast=False)
     for value in ["a\nbcx", "axbcd", "", "cxcx", "a\ud800bcc"]:
         assert fast(value) is public(value)
+
+
+def test_matching_time_grows_linearly_with_the_number_of_patterns() -> None:
+    # Hundreds of wildcard patterns in one RE2 program overflowed its DFA budget and every match
+    # fell back to a slower engine: on this value 100 patterns took 0.2 ms, 450 took 136 ms and
+    # 1000 took 10 s. Patterns now go to RE2 in groups (limits.MAX_WILDCARDS_PER_REGEX), so 4x the
+    # patterns cost about 4x the time; the bound is a generous 40x for a shared, noisy machine (the
+    # cliff was 25,000x).
+    rng = random.Random(5)
+
+    def patterns(n: int) -> list[str]:
+        return ["*" + "".join(rng.choice("abcd") for _ in range(3)) + "*"
+                + "".join(rng.choice("abcd") for _ in range(3)) + "?x*" for _ in range(n)]
+
+    value = "".join(rng.choice("abcd") for _ in range(98_000))
+
+    def seconds(n: int) -> float:
+        matcher = wildcard_matcher(patterns(n), False)
+        matcher(value)  # RE2 builds its automata on first use
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            assert not matcher(value)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    assert seconds(1000) < 40 * seconds(250)
+
+
+# The U+0001 LIKE escape (QL StringUtils.toLikePattern and likeToJavaPattern): toLikePattern
+# escapes % and _ with U+0001, then turns * into % and ? into _. A U+0001 the user wrote thus
+# escapes the wildcard after it, which becomes a literal % or _; before anything else it is an
+# error. `:` goes through toLikePattern only when its pattern holds a wildcard (ReplaceWildcards).
+@pytest.mark.parametrize(("query", "value", "matches"), [
+    ('a like "\\u{01}*"', "%", True),
+    ('a like "\\u{01}*"', "*", False),
+    ('a like "\\u{01}*"', "anything", False),
+    ('a like~ "x\\u{01}?y*"', "X_Y and more", True),
+    ('a like~ "x\\u{01}?y*"', "XzY", False),
+    ('a : "\\u{01}**"', "%x", True),
+    ('a : "\\u{01}x"', "\x01X", True),  # no wildcard: a plain case-insensitive equality
+])
+def test_the_like_escape_makes_the_next_wildcard_a_literal(query: str, value: str, matches: bool) -> None:
+    assert eqlmini.compile(f"any where {query}")({"a": value}) is matches
+
+
+@pytest.mark.parametrize("query", ['a like "\\u{01}x"', 'a like~ "ab\\u{01}"', 'a : ("x", "\\u{01}%*")',
+                                   'a like "\\u{01}\\u{01}*"'])
+def test_a_dangling_like_escape_is_elasticsearchs_error(query: str) -> None:
+    with pytest.raises(EqlSemanticError, match="escape character is not followed by special wildcard char"):
+        eqlmini.compile(f"any where {query}")

@@ -180,7 +180,7 @@ ERRORS = [
     ("same-line.eql", '/* name = "r" */ process where foo(a)\n', EqlSemanticError, 1, 32, "foo"),
     ("no-header.eql", "\n\nprocess where a ==\n", EqlSyntaxError, 3, 19, "end of query"),
     ("unterminated.eql", '\n/*\nname = "r"\nany where true\n', RuleError, 2, 1, "no closing */"),
-    ("nested-open.eql", '/*\nname = "r"\ndescription = "watch /etc/cron.d/* now"\n*/\nany where true\n',
+    ("nested-open.eql", '/*\nname = "r"\ndescription = "watch /etc/cron.d/* now"\nany where true\n',
      RuleError, 3, 33, "opens a nested comment"),
     ("no-query.eql", HEADER + "\n", RuleError, 6, 1, "no query"),
     ("query-in-header.eql", '/*\nname = "r"\nquery = "x"\n*/\nany where true\n', RuleError, 3, 1, "remove `query`"),

@@ -22,6 +22,7 @@ from .errors import (
 )
 from .options import SearchOptions
 from .parser import parse as _parse
+from .parser import parse_then
 from .query import Query
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules
 from .ruleset import Alert, RuleSet
@@ -57,9 +58,8 @@ def compile(text: str, **options: Any) -> Query:  # noqa: A001 - the name is the
     ``"version"``, standing in for the index mapping; see docs/api.md).
     """
     search_options = SearchOptions(**options)
-    tree = parse(text)
-    with _about(text):
-        return Query.build(text, tree, search_options)
+    with _about(text):  # positions are parsed only for an error (parser.parse_then)
+        return parse_then(text, lambda tree: Query.build(text, verify(tree), search_options))
 
 
 @contextlib.contextmanager

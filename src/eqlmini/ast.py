@@ -281,17 +281,23 @@ def children(node: Expr) -> tuple[Expr, ...]:
 def fields_of(node: Expr) -> list[Field]:
     """The distinct fields an expression reads, by name, in order of first appearance."""
     seen: dict[str, Field] = {}
-    for child in walk(node):
-        if isinstance(child, Field):
-            seen.setdefault(child.name, child)
+    stack = [node]
+    while stack:  # a loop, not recursion: the compiler asks this of every subtree
+        current = stack.pop()
+        if current.__class__ is Field:
+            seen.setdefault(current.name, current)  # type: ignore[union-attr]
+        elif current.__class__ is not Literal:
+            stack.extend(reversed(children(current)))
     return list(seen.values())
 
 
 def walk(node: Expr) -> Iterator[Expr]:
     """Every node of an expression, parents before children, left to right."""
-    yield node
-    for child in children(node):
-        yield from walk(child)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))
 
 
 # --------------------------------------------------------------------------- queries

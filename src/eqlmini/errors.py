@@ -64,9 +64,18 @@ class EqlError(ValueError):
         if not 1 <= self.span.line <= len(lines):
             return where
         source_line = lines[self.span.line - 1]
+        column = self.span.column
+        if len(source_line) > 2 * _SHOWN:  # a hostile query may be one line of megabytes
+            start = max(column - 1 - _SHOWN, 0)
+            shown = source_line[start:column - 1 + _SHOWN]
+            source_line = ("..." if start else "") + shown + ("..." if column - 1 + _SHOWN < len(source_line) else "")
+            column = column - start + (3 if start else 0)
         # Reuse the line's own tabs so the caret lines up however tabs are rendered.
-        pad = "".join(c if c == "\t" else " " for c in source_line[: self.span.column - 1])
+        pad = "".join(c if c == "\t" else " " for c in source_line[: column - 1])
         return f"{where}\n{source_line}\n{pad}^"
+
+
+_SHOWN = 80  # characters of a long line shown on each side of the caret
 
 
 class EqlSyntaxError(EqlError):

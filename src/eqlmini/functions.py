@@ -17,8 +17,10 @@ search, while :func:`evaluate` raises :class:`EqlSemanticError` for constants.
 Numbers follow Java: ``int op int`` stays integral (64-bit, overflow is an error), division
 truncates toward zero (``-7 / 2 == -3``), ``%`` has the dividend's sign, and a float operand
 gives IEEE doubles (``4 / 0.0`` is Infinity; ``modulo(10.5, 3)`` is 1.5: ES's source uses
-Java's ``%``, its docs' "floats return 0" do not hold). Lengths count code points. Case
-folding keeps lengths (``patterns.fold``), so ``between~`` and ``indexOf~`` positions hold.
+Java's ``%``, its docs' "floats return 0" do not hold). Lengths count code points.
+``between~`` and ``indexOf~`` search lower-cased copies made as Java's
+``toLowerCase(Locale.ROOT)`` makes them (``str.lower``: İ becomes two characters), so positions
+after an İ shift as in ES; the other ``~`` functions fold with ``patterns.fold``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import functools
 import ipaddress
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Callable, Mapping, Sequence
@@ -142,12 +145,14 @@ def _index(value: int | float) -> int:
 
 
 def _between(insensitive: bool) -> Implementation:
+    # ES StringUtils.between: the search runs on toLowerCase(Locale.ROOT) copies (str.lower, which
+    # like Java turns İ into two characters), and the positions found cut the original string.
     def between(source: object, left: object, right: object, greedy: object = False) -> object:
         if type(source) is not str or type(left) is not str or type(right) is not str or type(greedy) is not bool:
             return None
         if not source or not left or not right:
             return source
-        text, left, right = (_fold(source), _fold(left), _fold(right)) if insensitive else (source, left, right)
+        text, left, right = (source.lower(), left.lower(), right.lower()) if insensitive else (source, left, right)
         found = text.find(left)
         if found < 0:
             return ""
@@ -155,7 +160,7 @@ def _between(insensitive: bool) -> Implementation:
         end = text.rfind(right) if greedy else text.find(right, start)
         if end < 0:
             return ""
-        if end < start:
+        if end < start or end > len(source):  # Java's substring throws
             raise _Fault(f"begin {start}, end {end}, length {len(source)}")
         return source[start:end]
     return between
@@ -173,6 +178,8 @@ def _string_test(test: Callable[[str, str], bool]) -> Callable[[bool], Implement
 
 
 def _index_of(insensitive: bool) -> Implementation:
+    # Java's String.indexOf(sub, start); `~` lowers both with toLowerCase(Locale.ROOT) (str.lower),
+    # so positions after an İ shift as they do in ES.
     def index_of(source: object, sub: object, start: object = 0) -> object:
         if type(source) is not str or type(sub) is not str:
             return None
@@ -181,8 +188,11 @@ def _index_of(insensitive: bool) -> Implementation:
         elif type(start) not in _NUMBERS:
             return None
         if insensitive:
-            source, sub = _fold(source), _fold(sub)
-        found = source.find(sub, max(_index(start), 0))  # type: ignore[arg-type]
+            source, sub = source.lower(), sub.lower()
+        begin = max(_index(start), 0)  # type: ignore[arg-type]
+        if not sub:
+            return min(begin, len(source))  # "abc".indexOf("", 10) is 3
+        found = source.find(sub, begin)
         return None if found < 0 else found
     return index_of
 
@@ -204,28 +214,49 @@ def _substring(source: object, start: object, end: object = None) -> object:
 
 
 # --------------------------------------------------------------------------- number()
-_DECIMAL_LONG = re.compile(r"[+-]?[0-9]+")
 _JAVA_DOUBLE = re.compile(r"[+-]?(?:NaN|Infinity|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?[fFdD]?)")
+_JAVA_HEX_DOUBLE = re.compile(r"([+-]?)0[xX]((?:[0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?[0-9]+)[fFdD]?")
 _JAVA_SPACE = "".join(map(chr, range(33)))  # what Java's String.trim() removes
-_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
-def _parse_decimal(text: str) -> int | float | None:
-    """Java's ``Long.valueOf``, falling back to ``Double.valueOf`` (hex floats aside)."""
-    if len(text) <= 20 and _DECIMAL_LONG.fullmatch(text) and _LONG_MIN <= int(text) <= _LONG_MAX:
-        return int(text)
-    text = text.strip(_JAVA_SPACE)
-    return float(text.rstrip("fFdD")) if _JAVA_DOUBLE.fullmatch(text) else None
+def _java_digit(char: str) -> int:
+    """Java's ``Character.digit`` value of one character: any Unicode decimal digit, then ASCII
+    and fullwidth Latin letters from 10; -1 for anything else."""
+    if char.isascii():
+        return int(char) if char.isdigit() else ord(char.lower()) - 87 if char.isalpha() else -1
+    if "\uff21" <= char <= "\uff3a" or "\uff41" <= char <= "\uff5a":
+        return (ord(char) - 0xFF21) % 0x20 + 10
+    return unicodedata.decimal(char, -1)
 
 
 def _parse_long(text: str, radix: int) -> int | None:
-    """Java's ``Long.parseLong(text, radix)``: sign, digits of the radix, 64 bits."""
-    body = text[1:] if text.startswith(("+", "-")) else text
-    digits = _DIGITS[:radix] if 2 <= radix <= 36 else ""
-    if not body or len(body.lstrip("0")) > 64 or any(char not in digits for char in body.lower()):
+    """Java's ``Long.parseLong(text, radix)``: a sign, then digits of the radix, within 64 bits."""
+    body = text[1:] if text[:1] in ("+", "-") else text
+    if not 2 <= radix <= 36 or not body or len(body) > 70:
         return None
-    value = int(text, radix)
+    value = 0
+    for char in body:
+        digit = _java_digit(char)
+        if not 0 <= digit < radix:
+            return None
+        value = value * radix + digit
+    value = -value if text.startswith("-") else value
     return value if _LONG_MIN <= value <= _LONG_MAX else None
+
+
+def _parse_decimal(text: str) -> int | float | None:
+    """ES's parseDecimal: ``Long.valueOf`` (Unicode digits too), else ``Double.valueOf``
+    (trimmed, ASCII digits, hex floats such as ``0x1p3``)."""
+    whole = _parse_long(text, 10)
+    if whole is not None:
+        return whole
+    text = text.strip(_JAVA_SPACE)
+    if _JAVA_DOUBLE.fullmatch(text):
+        return float(text.rstrip("fFdD"))
+    hexadecimal = _JAVA_HEX_DOUBLE.fullmatch(text)
+    if hexadecimal:
+        return float.fromhex(hexadecimal.group(1) + "0x" + hexadecimal.group(2))
+    return None
 
 
 def _number(value: object, base: object = None) -> object:
@@ -260,14 +291,30 @@ def _ip_value(text: object) -> int:
 
 @functools.lru_cache(maxsize=1024)
 def _cidr_range(block: object) -> tuple[int, int]:
-    """Lowest and highest address of a CIDR block (or of one address), in the v6 space."""
+    """Lowest and highest address of a CIDR block (or of one address), in the v6 space.
+
+    Blocks parse as ES's ``InetAddresses.parseCidr``: ``address/prefix`` split on ``/``, the
+    prefix read by ``Integer.parseInt`` (so ``/+8`` is ``/8``), and an IPv4-mapped IPv6 address
+    with a prefix rejected (its prefix could be meant for either family).
+    """
     if type(block) is not str or "/" not in block:
         value = _ip_value(block)
         return value, value
+    fields = block.split("/")
+    while len(fields) > 1 and not fields[-1]:  # Java's split drops trailing empty strings
+        fields.pop()
+    prefix = _parse_long(fields[-1], 10) if len(fields) == 2 else None
+    if len(fields) != 2:
+        raise _Fault(f"Expected [ip/prefix] but was [{block}]")
     try:
-        network = ipaddress.ip_network(block, strict=False)
+        address = ipaddress.ip_address(fields[0])
     except ValueError:
-        raise _Fault(f"[{block}] is not a valid CIDR block") from None
+        raise _Fault(f"[{fields[0]}] is not an IP string literal") from None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        raise _Fault(f"CIDR notation is not allowed with IPv6-mapped IPv4 address [{fields[0]}]")
+    if prefix is None or not 0 <= prefix <= address.max_prefixlen:
+        raise _Fault(f"[{block}] is not a valid CIDR block")
+    network = ipaddress.ip_network((address, prefix), strict=False)
     mapped = _V4_MAPPED if network.version == 4 else 0
     return int(network.network_address) | mapped, int(network.broadcast_address) | mapped
 
@@ -328,7 +375,7 @@ def literal_type(value: object) -> str:
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
-        return "integer" if -(2**31) <= value < 2**31 else "long"
+        return "integer" if -(2**31) <= value < 2**31 else "long" if value < 2**63 else "unsigned_long"
     if isinstance(value, float):
         return "double"
     return "keyword" if isinstance(value, str) else type(value).__name__
@@ -346,7 +393,9 @@ def resolve(call: ast.Call) -> Function:
     """The function a call names (any letter case); raise if it is unknown, ``~`` or arity is wrong."""
     function = FUNCTIONS.get(call.name.lower())
     if function is None:
-        close = [FUNCTIONS[name].name for name in difflib.get_close_matches(call.name.lower(), FUNCTIONS)]
+        # ES's function registry keeps lower-case names, so its suggestions are lower case
+        # (VerifierTests testArrayFunctionsUnsupported: "did you mean [stringcontains]?").
+        close = difflib.get_close_matches(call.name.lower(), FUNCTIONS)
         hint = f", did you mean [{close[0]}]?" if len(close) == 1 else ""
         if len(close) > 1:
             hint = f", did you mean any of [{', '.join(close)}]?"

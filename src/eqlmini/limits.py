@@ -20,3 +20,7 @@ class EqlLimitWarning(UserWarning):
 def skipped(message: str) -> None:
     """Report work a limit cut short (``message`` names the limit and what was skipped)."""
     warnings.warn(message, EqlLimitWarning, stacklevel=3)
+
+# Query text (parser, comments, patterns)
+MAX_COMMENT_OPENERS = 256  # inner `/*` in one block comment; finding its end costs their square
+MAX_WILDCARDS_PER_REGEX = 64  # wildcard patterns per RE2 program; more overflow its DFA and matching slows 1000-fold

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import (
@@ -22,6 +22,8 @@ from lark.exceptions import (
 )
 
 from . import ast
+from .comments import blank_comments, comment_end
+from .values import to_text
 from .errors import (
     EqlError,
     EqlSemanticError,
@@ -30,27 +32,47 @@ from .errors import (
     Span,
 )
 
-_LONG_MAX = 2**63 - 1
+__all__ = ["blank_comments", "comment_end", "parse", "unescape"]
+
+_UNSIGNED_LONG_MAX = 2**64 - 1
 _ESCAPES = {"t": "\t", "b": "\b", "f": "\f", "n": "\n", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
 _ESCAPE = re.compile(r"\\(u\{([^}]*)\}|.)", re.DOTALL)
 
 
+_GRAMMAR = {"parser": "lalr", "lexer": "contextual", "maybe_placeholders": True}
+
+
 @functools.cache
 def _lark() -> Lark:
-    """The parser, built on first use and shared (it is read-only afterwards)."""
-    return Lark.open_from_package(
-        "eqlmini", "grammar.lark", parser="lalr", lexer="contextual", propagate_positions=True,
-        maybe_placeholders=True,
-    )
+    """The parser that records positions, built when first needed (errors) and shared."""
+    return Lark.open_from_package("eqlmini", "grammar.lark", propagate_positions=True, **_GRAMMAR)
 
 
-def parse(text: str) -> ast.Query:
-    """Parse EQL ``text`` into an :class:`ast.Query` (no semantic checks; see ``verifier``)."""
+@functools.cache
+def _fast_lark() -> Lark:
+    """The parser without positions, which builds the AST as it parses (no Lark tree at all).
+
+    Positions cost a third of the parse, and only an error needs them: see :func:`parse_then`.
+    """
+    return Lark.open_from_package("eqlmini", "grammar.lark", transformer=_FastToAst(), **_GRAMMAR)
+
+
+def parse(text: str, *, positions: bool = True) -> ast.Query:
+    """Parse EQL ``text`` into an :class:`ast.Query` (no semantic checks; see ``verifier``).
+
+    With ``positions=False`` the nodes have no ``span`` and parsing takes about half the time;
+    a syntax error is still raised with its exact position (the text is parsed again for it).
+    """
     if not isinstance(text, str):
         raise TypeError(f"EQL query must be a str, not {type(text).__name__}")
+    blanked = blank_comments(text)
+    if not positions:
+        try:
+            return _fast_lark().parse(blanked)
+        except (EqlError, UnexpectedInput, RecursionError):
+            pass  # parse again below, for the error with its position
     try:
-        tree = _lark().parse(blank_comments(text))
-        return _TO_AST.transform(tree)
+        return _TO_AST.transform(_lark().parse(blanked))
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text) from None
     except VisitError as exc:
@@ -63,69 +85,24 @@ def parse(text: str) -> ast.Query:
         raise _too_deep() from None
 
 
-_QUOTE = re.compile(r'"""[^\r\n]*?""""?"?|"(?:[^"\\\r\n]|\\.)*"?|\'(?:[^\'\\\r\n]|\\.)*\'?|`(?:[^`]|``)*`?')
+Result = TypeVar("Result")
 
 
-_SPECIAL = re.compile(r"[\"'`/]")
+def parse_then(text: str, build: Callable[[ast.Query], Result]) -> Result:
+    """``build(tree)`` for the tree of ``text``, parsed on the fast path without positions.
 
-
-def blank_comments(text: str) -> str:
-    """``text`` with every comment replaced by spaces (line breaks kept), so positions stay.
-
-    Done before Lark sees the text because block comments nest to any depth, as in
-    Elasticsearch's lexer, which a regular expression cannot follow. Strings and
-    backquoted names are skipped: a ``/*`` inside them is text.
+    Only an error needs positions: if parsing or ``build`` raises an EqlError, the text is
+    parsed again with positions and built again, so that the error points at its place.
     """
-    if "/" not in text:
-        return text
-    out: list[str] = []
-    position = 0
-    while position < len(text):
-        special = _SPECIAL.search(text, position)  # jump over plain text in one step
-        if special is None:
-            out.append(text[position:])
-            break
-        out.append(text[position:special.start()])
-        position = special.start()
-        char = text[position]
-        if char in "\"'`":
-            quoted = _QUOTE.match(text, position)
-            end = quoted.end() if quoted else position + 1
-        elif text.startswith("//", position):
-            end = text.find("\n", position)
-            end = len(text) if end < 0 else end
-            out.append(" " * (end - position))
-            position = end
-            continue
-        elif text.startswith("/*", position):
-            end = comment_end(text, position)
-            if end is None:
-                raise EqlSyntaxError("unterminated comment: no closing */", Span.at(text, position), text)
-            out.append("".join(c if c in "\r\n" else " " for c in text[position:end]))
-            position = end
-            continue
-        else:
-            end = position + 1
-        out.append(text[position:end])
-        position = end
-    return "".join(out)
-
-
-_COMMENT_MARK = re.compile(r"/\*|\*/")
-
-
-def comment_end(text: str, start: int) -> int | None:
-    """Just past the ``*/`` that closes the block comment opened at ``start``, or None.
-
-    Block comments nest, as in Elasticsearch's lexer: every ``/*`` inside, even in quotes,
-    needs its own ``*/``.
-    """
-    depth = 0
-    for mark in _COMMENT_MARK.finditer(text, start):
-        depth += 1 if mark.group() == "/*" else -1
-        if depth == 0:
-            return mark.end()
-    return None
+    try:
+        tree = parse(text, positions=False)
+    except EqlError:
+        tree = parse(text)
+        return build(tree)
+    try:
+        return build(tree)
+    except EqlError:
+        return build(parse(text))  # raises the same error, now with its span
 
 
 def _too_deep() -> EqlSyntaxError:
@@ -149,23 +126,64 @@ def _syntax_error(exc: UnexpectedInput, text: str) -> EqlSyntaxError:
         return EqlSyntaxError(message, Span.point(exc.line, exc.column), text)
     assert isinstance(exc, UnexpectedToken)
     token = exc.token
-    expected = sorted(_describe(name) for name in exc.expected)
-    hint = f"; expected {', '.join(expected[:8])}" + (", ..." if len(expected) > 8 else "") if expected else ""
-    return EqlSyntaxError(f"unexpected {str(token)!r}{hint}", Span.point(token.line, token.column), text)
+    return EqlSyntaxError(f"unexpected {_shown(str(token))}{_expected(_acceptable(exc))}",
+                          Span.point(token.line, token.column), text)
 
 
+# How a user reads each terminal of grammar.lark; the literal ones (`where`, `(`) are shown as
+# written. Terminals that exist only to reject a form (`join`, `of`, `=`, '...') are left out.
 _TERMINAL_NAMES = {
-    "NAME": "a name", "STRING": "a string", "RAW_STRING": "a string", "INTEGER": "a number",
-    "DECIMAL": "a number", "COMPARE": "a comparison", "MATCH_OP": "':', like, regex",
-    "IN_OP": "in", "LSQB": "'['", "RSQB": "']'", "LPAR": "'('", "RPAR": "')'", "COMMA": "','",
-    "WHERE": "where", "BY": "by", "WITH": "with", "VBAR": "'|'", "QUOTED_NAME": "a name",
+    "NAME": "a name", "QUOTED_NAME": "a name", "TILDE_NAME": "a function name",
+    "STRING": "a string", "RAW_STRING": "a string", "INTEGER": "a number", "DECIMAL": "a number",
+    "COMPARE": "a comparison", "ADD_OP": "an arithmetic operator", "MUL_OP": "an arithmetic operator", "IN_OP": "`in`",
+    "MATCH_OP": "`:`, `like`, `regex`", "OPTIONAL": "`?`",
 }
+_HIDDEN = frozenset({"INDEX", "SINGLE_QUOTED", "QMARK_STRING", "JOIN", "OF", "EQUAL", "$END"})
 
 
-def _describe(terminal: str) -> str:
+def _acceptable(exc: UnexpectedInput) -> set[str]:
+    """The terminals that can really come next. LALR's own list (``exc.expected``) holds every
+    lookahead of the state, some of which fail after a reduction; trying each one is exact, and
+    costs nothing that matters on the way to an error."""
+    interactive = getattr(exc, "interactive_parser", None)
+    if interactive is None:
+        return set(getattr(exc, "expected", ()))
+    try:
+        return set(interactive.accepts())
+    except UnexpectedInput:
+        return set(getattr(exc, "expected", ()))
+
+
+def _describe(terminal: str) -> str | None:
+    """A terminal as the user reads it, or None for one not worth suggesting."""
     if terminal in _TERMINAL_NAMES:
         return _TERMINAL_NAMES[terminal]
-    return terminal.lower()
+    if terminal in _HIDDEN:
+        return None
+    definition = _TERMINALS().get(terminal)
+    return f"`{definition}`" if definition is not None else None
+
+
+@functools.cache
+def _TERMINALS() -> dict[str, str]:  # noqa: N802 - a constant, built once
+    """Terminal name -> its text, for terminals that are one fixed string (`where`, `![`)."""
+    return {t.name: t.pattern.value for t in _lark().terminals if t.pattern.type == "str"}
+
+
+def _expected(terminals: Any) -> str:
+    """"; expected x, y or z" for the terminals that can come next, each named once."""
+    names = sorted({name for name in map(_describe, terminals) if name})
+    names.sort(key=lambda name: not name.startswith("`"))  # the literal tokens first
+    if not names:
+        return ""
+    if len(names) > 8:
+        names = names[:8] + ["..."]
+    return "; expected " + (names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1])
+
+
+def _shown(token: str) -> str:
+    """A found token for a message: quoted, and cut short if long."""
+    return repr(token if len(token) <= 40 else token[:37] + "...")
 
 
 def _span(meta: Any) -> Span | None:
@@ -202,10 +220,17 @@ def unescape(token: Token) -> str:
 
 
 def _code_point(digits: str, token: Token) -> str:
-    if not re.fullmatch(r"[0-9A-Fa-f]{2,8}", digits):
-        raise EqlSyntaxError("Unicode sequence should use [2-8] hex digits, got [" + digits + "]", _token_span(token))
+    # ES AbstractBuilder.handleUnicodePoints and hexToUnicode; ES's lexer rejects a non-hex digit.
+    if not re.fullmatch(r"[0-9A-Fa-f]*", digits):
+        raise EqlSyntaxError(f"Invalid unicode escape [\\u{{{digits}}}]: only hex digits may stand in the braces",
+                             _token_span(token))
+    if not 2 <= len(digits) <= 8:
+        raise EqlSyntaxError(f"Unicode sequence should use [2-8] hex digits, [\\u{{{digits}}}] has [{len(digits)}]",
+                             _token_span(token))
     value = int(digits, 16)
-    if 0xD800 <= value <= 0xDFFF or value > 0x10FFFF:
+    if 0xD800 <= value <= 0xDFFF:
+        raise EqlSyntaxError(f"Invalid unicode character code, [{digits}] is a surrogate code", _token_span(token))
+    if value > 0x10FFFF:
         raise EqlSyntaxError(f"Invalid unicode character code [{digits}]", _token_span(token))
     return chr(value)
 
@@ -215,7 +240,8 @@ def _number(token: Token) -> int | float:
     try:
         if token.type == "INTEGER":
             value = int(text)
-            return value if value <= _LONG_MAX else float(value)  # ES reads an overflowing long as a double
+            # QL StringUtils.parseIntegral: up to 2^64-1 an exact (unsigned) long, beyond it a double
+            return value if value <= _UNSIGNED_LONG_MAX else float(value)
         value = float(text)
     except (OverflowError, ValueError):  # beyond a double, or beyond Python's digit limit
         value = math.inf
@@ -229,9 +255,12 @@ def _unquote_name(token: Token) -> str:
     return text[1:-1].replace("``", "`") if token.type == "QUOTED_NAME" else text
 
 
-@v_args(inline=True, meta=True)
-class _ToAst(Transformer):
-    """Lark tree -> AST. Stateless, so one instance could serve every parse."""
+class _Builder(Transformer):
+    """Lark rule -> AST node; each method takes the rule's ``meta`` (positions), then its children.
+
+    Two transformers share these methods: :class:`_ToAst` walks a tree with positions, and
+    :class:`_FastToAst` runs inside the fast parser, where there are no positions.
+    """
 
     # ------------------------------------------------------------------ statement
     def start(self, meta, body, *pipes):
@@ -277,7 +306,8 @@ class _ToAst(Transformer):
         if unit is None:
             raise EqlSemanticError(f"No time unit specified, did you mean [s] as in [{value}s]?", span)
         if isinstance(value, float):
-            raise EqlSemanticError(f"Decimal time interval [{value}] not supported", span)
+            raise EqlSemanticError(f"Decimal time interval [{value}] not supported; please use an positive integer",
+                                   span)  # sic, ES LogicalPlanBuilder.visitSequenceParams
         if str(unit) not in ast.MaxSpan.UNIT_MILLIS:
             raise EqlSemanticError(f"Unrecognized time unit [{unit}] in [{value}{unit}], please specify one of "
                                    "[ms, s, m, h, d]", span)
@@ -356,10 +386,10 @@ class _ToAst(Transformer):
         return ast.In(left, tuple(items), insensitive=op == "in~", negated=True, span=_span(meta))
 
     def match(self, meta, left, op, pattern):
-        return ast.Match(str(op), left, (pattern,), listed=False, span=_span(meta))
+        return ast.Match(str(op), left, _like_text(op, (pattern,)), listed=False, span=_span(meta))
 
     def match_list(self, meta, left, op, *patterns):
-        return ast.Match(str(op), left, tuple(patterns), listed=True, span=_span(meta))
+        return ast.Match(str(op), left, _like_text(op, patterns), listed=True, span=_span(meta))
 
     def call(self, meta, name, *args):
         text = str(name)
@@ -396,6 +426,32 @@ class _ToAst(Transformer):
         return unescape(token)
 
 
+def _like_text(op: Token, patterns: tuple[ast.Literal, ...]) -> tuple[ast.Literal, ...]:
+    """The patterns of ``:`` and ``like`` as Elasticsearch reads them.
+
+    ``like`` takes any constant as its text: ``a like 5`` is ``a like "5"`` (ES ExpressionBuilder:
+    ``toLikePattern(e.fold().toString())``). ``toLikePattern`` escapes ``%`` and ``_`` with
+    U+0001 and then turns ``*`` into ``%``, ``?`` into ``_``, so a U+0001 the user wrote escapes
+    what follows it: before ``*`` it makes a literal ``%``, before ``?`` a literal ``_``, and
+    anywhere else it is an error (QL StringUtils.likeToJavaPattern). ``:`` goes through
+    ``toLikePattern`` only when its pattern has a wildcard (ES Optimizer ReplaceWildcards).
+    """
+    if not op.startswith("like") and op != ":":
+        return patterns
+    out = []
+    for pattern in patterns:
+        value = pattern.value
+        if op.startswith("like") and value is not None:
+            value = to_text(value)
+        if isinstance(value, str) and "\x01" in value and (op != ":" or "*" in value or "?" in value):
+            value = value.replace("\x01*", "%").replace("\x01?", "_")
+            if "\x01" in value:
+                raise EqlSemanticError("Invalid sequence - escape character is not followed by special wildcard char",
+                                       pattern.span)
+        out.append(pattern if value is pattern.value else ast.Literal(value, span=pattern.span))
+    return tuple(out)
+
+
 class _Until:
     """Marks the ``until`` stage while a sequence is assembled."""
 
@@ -405,4 +461,21 @@ class _Until:
         self.stage = stage
 
 
+_NO_POSITION = type("NoPosition", (), {"empty": True})()
+
+
+def _methods() -> dict[str, Callable[..., Any]]:
+    return {key: value for key, value in vars(_Builder).items() if callable(value) and not key.startswith("_")}
+
+
+def _without_positions(method: Callable[..., Any]) -> Callable[..., Any]:
+    def call(self: Transformer, children: list[Any]) -> Any:  # Lark's plain callback: one list
+        return method(self, _NO_POSITION, *children)
+    return call
+
+
+_ToAst = v_args(wrapper=lambda method, _rule, children, meta: method(meta, *children))(
+    type("_ToAst", (Transformer,), _methods()))
+# Called by Lark as it parses, with no wrapper layers: this is the hot path of compile().
+_FastToAst = type("_FastToAst", (Transformer,), {k: _without_positions(v) for k, v in _methods().items()})
 _TO_AST = _ToAst()

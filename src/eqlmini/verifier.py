@@ -106,39 +106,64 @@ def _check_match(node: ast.Match) -> None:
         raise EqlSemanticError(f"1st argument of [{node}] must be [string], found value [{node.left}] "
                                f"type [{left_type}]", node.span)
     for pattern in node.patterns:
+        # `like` takes any constant as its text (ES ExpressionBuilder: toLikePattern(e.fold().toString()));
+        # the parser has already turned numbers and booleans into that text.
         if not isinstance(pattern.value, str):
             hint = "; consider using [==] instead" if node.op == ":" else ""
             raise EqlSemanticError(
-                f"2nd argument of [{node}] must be [string], found value [{pattern}] "
-                f"type [{static_type(pattern)}]{hint}", pattern.span or node.span)
+                f"second argument of [{node.op}] must be [string], found value [{pattern}] "
+                f"type [{functions.literal_type(pattern.value)}]{hint}", pattern.span or node.span)
 
 
 def _check_comparison(node: ast.Comparison) -> None:
+    # Mixed types (`"10" == 10`, `true == 1`) are accepted, as in ES (VerifierTests testQueryOk,
+    # testBoolean): BinaryComparison only asks for exact types, and the comparison is null at run time.
     # An optional field may be unmapped, i.e. the null literal, so Elasticsearch accepts it.
     optional = any(isinstance(side, ast.Field) and side.optional for side in (node.left, node.right))
     if has_field(node.left) and has_field(node.right) and not optional:
         raise EqlSemanticError("Comparisons against fields are not (currently) supported", node.span)
-    left, right = static_type(node.left), static_type(node.right)
-    if node.op not in ("==", "!=") and "null" in (left, right):
-        return  # `x < null` is null at run time, as in Elasticsearch
-    if left and right and "null" not in (left, right) and left != right:
-        raise EqlSemanticError(f"2nd argument of [{node}] must be [{left}], found value [{node.right}] "
-                               f"type [{right}]", node.right.span or node.span)
 
 
 def _check_in(node: ast.In) -> None:
-    if has_field(node.left) and any(has_field(item) for item in node.items):
-        raise EqlSemanticError("Comparisons against fields are not (currently) supported", node.span)
-    expected = static_type(node.left)
-    for position, item in enumerate(node.items, 2):
-        kind = static_type(item)
-        if kind in (None, "null"):
+    """ES's In.resolveType: every item is a constant, of a type compatible with the left side's;
+    the ordinal counts the (deduplicated) list items; errors point at the whole `in`, as in ES. `in~` is an insensitive equality per item,
+    which takes strings only (InsensitiveBinaryComparison.resolveInputType)."""
+    items = list(dict.fromkeys(node.items))  # In keeps a LinkedHashSet of its list
+    for item in items:
+        if has_field(item):
+            raise EqlSemanticError(f"Comparisons against fields are not (currently) supported; offender [{item}] "
+                                   f"in [{node}]", node.span)
+    if node.insensitive:
+        for item in items:
+            if _family(item) not in (None, "string"):
+                raise EqlSemanticError(f"second argument of [in~] must be [string], found value [{item}] type "
+                                       f"[{_type_name(item)}]; consider using [in] instead", node.span)
+        return
+    expected = _family(node.left)
+    expected_name = _type_name(node.left)
+    for position, item in enumerate(items, 1):
+        kind = _family(item)
+        if kind is None:
             continue
         if expected is None:
-            expected = kind
+            expected, expected_name = kind, _type_name(item)
         elif kind != expected:
-            raise EqlSemanticError(f"{_ordinal(position)} argument of [{node}] must be [{expected}], "
-                                   f"found value [{item}] type [{kind}]", item.span or node.span)
+            raise EqlSemanticError(f"{_ordinal(position)} argument of [{node}] must be [{expected_name}], "
+                                   f"found value [{item}] type [{_type_name(item)}]", node.span)
+
+
+def _family(node: ast.Expr) -> str | None:
+    """The type family ES's DataTypes.areCompatible compares (numbers are one), or None if unknown."""
+    kind = static_type(node)
+    return None if kind == "null" else kind
+
+
+def _type_name(node: ast.Expr) -> str:
+    """ES's name for the type of an expression: integer, long, double, keyword, boolean, ..."""
+    if isinstance(node, ast.Literal):
+        return functions.literal_type(node.value)
+    kind = static_type(node)
+    return {"string": "keyword", "number": "long"}.get(kind or "", kind or "unknown")
 
 
 def _ordinal(n: int) -> str:
@@ -152,8 +177,11 @@ def _check_join_keys(body: ast.Sequence | ast.Sample, stages: Iterable[ast.Stage
     for key in (*body.by, *(key for stage in stages for key in stage.by)):
         if not isinstance(key, ast.Field):
             raise EqlSemanticError(f"Unsupported join key [{key}], only field names are allowed", key.span)
-    if len({len(stage.by) for stage in stages}) > 1:
-        raise EqlSemanticError("Inconsistent number of join keys specified", body.span)
+    expected = len(stages[0].by)
+    for stage in stages[1:]:
+        if len(stage.by) != expected:  # ES LogicalPlanBuilder.visitSequence: counts leave out `sequence by` keys
+            raise EqlSemanticError(f"Inconsistent number of join keys specified; expected [{expected}] but found "
+                                   f"[{len(stage.by)}]", (stage.by[0].span if stage.by else None) or stage.span)
 
 
 def _check_sequence(sequence: ast.Sequence) -> None:
@@ -191,11 +219,14 @@ def _check_pipe(pipe: ast.Pipe) -> None:
     if name in REJECTED_PIPES:
         raise EqlUnsupportedError(f"Pipe [{name}] is not supported", pipe.span)
     if name not in SUPPORTED_PIPES:
-        close = difflib.get_close_matches(name, SUPPORTED_PIPES + REJECTED_PIPES, n=1)
-        hint = f", did you mean [{close[0]}]?" if close else ""
+        close = difflib.get_close_matches(name, SUPPORTED_PIPES + REJECTED_PIPES)
+        hint = f", did you mean [{close[0]}]?" if len(close) == 1 else ""
+        if len(close) > 1:
+            hint = f", did you mean any of [{', '.join(close)}]?"
         raise EqlSemanticError(f"Unrecognized pipe [{name}]{hint}", pipe.span)
+    # ES LogicalPlanBuilder.onlyOnePipeArgument and pipeIntArgument.
     if len(pipe.args) != 1:
-        raise EqlSemanticError(f"Pipe [{name}] takes exactly one argument, found [{len(pipe.args)}]", pipe.span)
+        raise EqlSemanticError(f"Pipe [{name}] expects exactly one argument but found [{len(pipe.args)}]", pipe.span)
     arg = pipe.args[0]
-    if not (isinstance(arg, ast.Literal) and type(arg.value) is int and arg.value >= 0):
-        raise EqlSemanticError(f"Pipe [{name}] needs a non-negative integer, found [{arg}]", arg.span or pipe.span)
+    if not (isinstance(arg, ast.Literal) and type(arg.value) is int and 0 <= arg.value < 2**31):
+        raise EqlSemanticError(f"Pipe [{name}] expects a positive integer but found [{arg}]", arg.span or pipe.span)
