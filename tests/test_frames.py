@@ -281,6 +281,11 @@ def test_to_frame_errors() -> None:
 
 
 # ------------------------------------------------------------------------------ imports
+def test_the_frames_functions_want_frames() -> None:
+    with pytest.raises(eqlmini.EqlError, match="not a frame: list"):
+        frames.filter(XP.query, EVENTS)
+
+
 def test_kind_of_needs_no_import() -> None:
     assert frames.kind_of(pd.DataFrame()) == "pandas"
     assert frames.kind_of(pl.DataFrame()) == "polars"

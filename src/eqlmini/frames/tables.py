@@ -40,8 +40,11 @@ class Table:
 
     @classmethod
     def of(cls, frame: Any) -> "Table":
-        """The adapter for ``frame`` (which must be a frame: see :func:`kind_of`)."""
-        return TABLES[kind_of(frame)](frame)  # type: ignore[index]
+        """The adapter for ``frame``: a pandas or Polars DataFrame or a pyarrow Table."""
+        kind = kind_of(frame)
+        if kind is None:
+            raise EqlError(f"not a frame: {type(frame).__name__} (a pandas or Polars DataFrame or a pyarrow Table)")
+        return TABLES[kind](frame)
 
     @classmethod
     def library(cls) -> Any:
