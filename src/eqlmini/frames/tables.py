@@ -263,7 +263,10 @@ def polars_codes(series: Any) -> tuple[Any, list[Any]] | None:
         return dtype == pl.String or dtype == pl.Boolean or dtype.is_integer()
     if not exact(series.dtype):
         return None
-    distinct = series.unique(maintain_order=True).to_frame("value").with_row_index("code")
+    try:
+        distinct = series.unique(maintain_order=True).to_frame("value").with_row_index("code")
+    except pl.exceptions.InvalidOperationError:  # Polars 1 finds no distinct lists: read values
+        return None
     codes = series.to_frame("value").join(distinct, on="value", how="left", nulls_equal=True, maintain_order="left")
     return codes["code"].to_numpy(), distinct["value"].to_list()
 
