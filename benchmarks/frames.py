@@ -99,7 +99,8 @@ def main() -> None:
     events = generate(options.events, options.seed)
     flat = pd.json_normalize(events)
     # Arrow infers a schema from the first row only: take it from Polars, over a sample.
-    arrow = pa.Table.from_pylist(events, schema=pl.DataFrame(events[:10_000], infer_schema_length=None).to_arrow().schema)
+    schema = pl.DataFrame(events[:10_000], infer_schema_length=None).to_arrow().schema
+    arrow = pa.Table.from_pylist(events, schema=schema)
     nested = pl.from_arrow(arrow)
     expected = sum(map(query.match, events))
     del events

@@ -1,6 +1,7 @@
 """The 1024 active corpus rules as one RuleSet, against the naive loop, in the same run.
 
     python benchmarks/ruleset.py [--events N] [--naive-events M] [--seed S]
+    python benchmarks/ruleset.py --index-cost [--events N]
 
 Loads the active rules of ``../shared/corpus/detection-rules-eql.jsonl`` (timed: build
 and compile), generates N seeded ECS events from the rules' own literals (each event is
@@ -15,6 +16,10 @@ then runs:
 Both report events/second and rule evaluations/second (events x rules / second: each
 rule is decided for each event, by the index or by its predicate), and the ratio. Both
 runs must yield the same alerts on the first M events.
+
+``--index-cost`` measures instead where the index starts to pay: random sets of k event
+rules of the corpus, over the same events, with and without the index (best of 3); the
+RuleSet's ``INDEX_FROM`` is set from it.
 """
 
 from __future__ import annotations
@@ -184,10 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=100_000, help="events for the RuleSet (default 100000)")
     parser.add_argument("--naive-events", type=int, default=10_000, help="events for the naive loop (default 10000)")
     parser.add_argument("--seed", type=int, default=4)
+    parser.add_argument("--index-cost", action="store_true", help="time k rules with and without the index")
     options = parser.parse_args(argv)
     if not CORPUS.exists():
         print(f"{CORPUS} not found: the shared corpus sits beside the project root", file=sys.stderr)
         return 2
+    if options.index_cost:
+        return index_cost(min(options.events, 20_000), options.seed)
     start = time.perf_counter()
     tables = corpus_tables()
     rules = [Rule.from_table(table, metadata=metadata) for table, metadata in tables]
@@ -209,6 +217,25 @@ def main(argv: list[str] | None = None) -> int:
               f"{rate * len(rules):>13,.0f} rule evaluations/s")
     print(f"RuleSet / naive: {figures[0] / figures[1]:.1f}x; same alerts on the first {len(naive_events)} events: {same}")
     return 0 if same else 1
+
+
+def index_cost(count: int, seed: int) -> int:
+    """Print microseconds per event for k random event rules, with and without the index."""
+    rules = corpus_rules()
+    events = generate_events(rules, count, seed)
+    plain = [rule for rule in rules if rule.query.kind == "event" and not rule.query.tree.pipes]
+    rng = random.Random(seed)
+    print(f"{len(events)} events; microseconds per event, best of 3")
+    print(f"{'rules':>6}{'index':>9}{'no index':>10}{'no index / index':>18}")
+    for k in (1, 2, 4, 8, 12, 16, 20, 24, 32, 64):
+        ruleset = RuleSet(rng.sample(plain, k))
+        best = {True: float("inf"), False: float("inf")}
+        for _ in range(3):
+            for indexed in best:
+                best[indexed] = min(best[indexed], _run(ruleset, events, indexed)[0])
+        per_event = {indexed: seconds * 1e6 / len(events) for indexed, seconds in best.items()}
+        print(f"{k:>6}{per_event[True]:>9.2f}{per_event[False]:>10.2f}{per_event[False] / per_event[True]:>17.2f}x")
+    return 0
 
 
 def _identity(alert: Any) -> tuple:

@@ -290,3 +290,60 @@ def test_a_closed_pipe_ends_the_run_quietly_with_the_status_earned(tmp_path: Pat
             child.stdout.close()
             err = child.stderr.read()
             assert child.wait(timeout=60) == 1 and err == b""
+
+
+# ----------------------------------------------------------------------------- hostile input
+def test_control_characters_from_events_are_escaped_in_tables(capsys: pytest.CaptureFixture[str],
+                                                              tmp_path: Path) -> None:
+    hostile = tmp_path / "hostile.ndjson"
+    line = "evil\x1b]0;owned\x07\x1b[2J\x9b31m\u202egnp.exe"
+    hostile.write_text(json.dumps({"@timestamp": "t\x1b[1m", "event": {"category": "process"},
+                                   "process": {"name": "cmd.exe", "command_line": line}}) + "\n")
+    status, out, _ = run(capsys, "search", "process where true", "--format", "table", hostile)
+    assert status == 1
+    row = out.splitlines()[1]
+    assert not any(char in row for char in "\x1b\x07\x9b\u202e")
+    assert "evil\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\u202egnp.exe" in row and row.startswith("t\\x1b[1m")
+    assert output.printable("a\tb\nc\x00", lines=True) == "a\tb\nc\\x00"
+
+
+def test_control_characters_in_rule_files_are_escaped_on_stderr(capsys: pytest.CaptureFixture[str],
+                                                                tmp_path: Path) -> None:
+    rule = tmp_path / "bad.eql"
+    rule.write_text('process where process.name == "\x1b[2J" and\n', encoding="utf-8")
+    status, _, err = run(capsys, "check", rule)
+    assert status == 3 and "\x1b" not in err and '"\\x1b[2J" and' in err
+
+
+def test_input_limits_on_the_command_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = tmp_path / "events.ndjson"
+    path.write_text("\n".join([EXAMPLE.read_text(encoding="utf-8").splitlines()[0]] * 2
+                              + ['{"pad": "%s"}' % ("x" * 5000)]) + "\n")
+    status, _, err = run(capsys, "scan", "--format", "json", "--max-line-bytes", 4000, path)
+    assert status == 4
+    assert f"eqlmini: {path}: line 3: the line is longer than 4,000 bytes, the limit " \
+           "eqlmini.limits.MAX_LINE_BYTES: skipped" in err
+    assert run(capsys, "scan", "--format", "json", path)[0] == 0
+
+
+def test_a_limit_hit_in_the_engine_is_a_problem(capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from eqlmini import cli, limits
+
+    scan = cli.RuleSet.scan
+
+    def cut_short(self: Any, events: Any, **options: Any) -> Any:
+        limits.skipped("combinations per event (eqlmini.limits.X): 3 skipped")
+        return scan(self, events, **options)
+    monkeypatch.setattr(cli.RuleSet, "scan", cut_short)
+    status, out, err = run(capsys, "scan", "--format", "json", EXAMPLE)
+    assert status == 4 and len(records(out)) == 4
+    assert "eqlmini: limit: combinations per event (eqlmini.limits.X): 3 skipped\n" in err
+
+
+def test_main_puts_the_garbage_collector_back(capsys: pytest.CaptureFixture[str]) -> None:
+    import gc
+
+    before = gc.get_threshold()
+    assert run(capsys, "scan", "--format", "json", EXAMPLE)[0] == 1
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0

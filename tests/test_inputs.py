@@ -27,6 +27,7 @@ from eqlmini.inputs import (
     ReadReport,
     evtx_to_ecs,
     json_files,
+    lines,
     read_events,
     read_file,
     reader,
@@ -269,7 +270,8 @@ def test_reading_is_lazy(tmp_path):
     events = read_events([path, tmp_path / "missing.json"], report=report)
     assert report.sources == 0
     assert next(events) == {"id": 1}
-    assert report.events == 1 and report.unreadable == 0
+    # one read of the first file: its events are counted together; the second is not opened
+    assert (report.events, report.sources, report.unreadable) == (2, 1, 0)
 
 
 # ---------------------------------------------------------------- hostile JSON
@@ -320,12 +322,22 @@ def test_unbalanced_element_falls_back_to_the_next_object_line(tmp_path):
 
 def test_what_cannot_be_resynchronised_is_said_to_be_skipped(tmp_path):
     path = tmp_path / "events.json"
-    path.write_text('[{"a":1},{"b":"x},{"c":3}]')
+    path.write_text('[{"a":1},{"b":"x, "c": 3]')
     events, report = read_all(path)
     assert events == [{"a": 1}]
     assert [p.message.endswith("(skipped to the end of the file)") for p in report.problems] == [
         True]
     assert report.unreadable == 1
+
+
+def test_values_passed_over_are_counted(tmp_path):
+    # no value shares a key with the first event: none is taken for one, each is counted
+    path = tmp_path / "events.json"
+    path.write_text('[{"a":1},{"b":"x},{"c":3}]')
+    events, report = read_all(path)
+    assert events == [{"a": 1}]
+    assert report.unreadable == 2
+    assert report.problems[0].message.endswith("; 2 values lost (skipped to the end of the file)")
 
 
 @pytest.mark.parametrize("name", ["deep.json", "deep.ndjson", "deep.log"])
@@ -378,7 +390,7 @@ def test_a_line_of_several_megabytes(tmp_path, name, text):
 @pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
 def test_line_endings(tmp_path, newline):
     # a CRLF split across two reads (the CR ends one chunk) still ends one line
-    first = '{"pad": "%s"}' % ("x" * (json_files._CHUNK - 12))
+    first = '{"pad": "%s"}' % ("x" * (lines.CHUNK - 12))
     path = tmp_path / "events.ndjson"
     path.write_bytes(newline.join([first, "{bad", '{"id": 3}', "", '{"id": 5}', ""]).encode())
     events, report = read_all(path)

@@ -23,8 +23,10 @@ from eqlmini import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError
 from eqlmini.attack import AttackItem, Technique, Threat
 from eqlmini.rule_toml import dumps
 from eqlmini.rules import (
+    NotEqlError,
     Rule,
     RuleError,
+    RuleWarning,
     bundled_rules,
     load_rule,
     load_rules,
@@ -107,6 +109,7 @@ TRICKY = ["watch /etc/cron.d/* for changes", "C:\\Windows\\*\n/* not a comment *
           "/*", "*/", "ends /", "* starts", "line\n/*\nC:\\x\\/*"]
 
 
+@pytest.mark.filterwarnings("ignore::eqlmini.rules.RuleWarning")  # the tricky texts are keys too
 @pytest.mark.parametrize("text", TRICKY)
 def test_to_eql_writes_valid_eql_whatever_the_strings(tmp_path: Path, text: str) -> None:
     """EQL block comments nest (Elasticsearch's BRACKETED_COMMENT): the header escapes `/*` and `*/`."""
@@ -141,6 +144,7 @@ def test_rule_files_with_a_byte_order_mark(tmp_path: Path) -> None:
     assert rule_files(only_rule.parent) == [only_rule] and load_rule(only_rule).name == "r"
 
 
+@pytest.mark.filterwarnings("ignore::eqlmini.rules.RuleWarning")  # its extra key "custom" is no detection-rules key
 def test_rule_built_in_code_round_trips(tmp_path: Path) -> None:
     rule = Rule("odd */ name", "file where file.name == \"a'''b\" and `weird field` : \"*\\\\*\"",
                 severity="critical", tags=["x"], extra={"custom": {"nested": [1, 2.5, True]}},
@@ -185,7 +189,7 @@ ERRORS = [
     ("no-query.eql", HEADER + "\n", RuleError, 6, 1, "no query"),
     ("query-in-header.eql", '/*\nname = "r"\nquery = "x"\n*/\nany where true\n', RuleError, 3, 1, "remove `query`"),
     ("not-eql.toml", '[metadata]\nmaturity = "x"\n\n[rule]\nname = "r"\ntype = "query"\nquery = "a:b"\n',
-     RuleError, 6, 1, "EQL rules only"),
+     NotEqlError, 6, 1, "EQL rules only"),
     ("bad-query.toml", "[rule]\nname = \"r\"\nseverity = \"low\"\nquery = '''\nany where\n  true and\n'''\n",
      EqlSyntaxError, 6, 11, "end of query"),
     ("no-rule.toml", '[metadata]\nmaturity = "x"\n', RuleError, None, None, "no [rule] table"),
@@ -271,7 +275,7 @@ def test_corpus_rules_load_round_trip_and_match_as_the_naive_loop(tmp_path: Path
     assert load_rules(tmp_path / "toml") == rules
     ruleset = RuleSet(rules)
     events = bench.generate_events(rules, 1500, seed=7, hot=0.2)
-    alerts = list(ruleset.scan(events))
+    alerts = list(ruleset.scan(events, indexed=True))
     assert_same_alerts(alerts, list(ruleset.scan(events, indexed=False)))
     assert len({alert.rule.rule_id for alert in alerts}) > 100  # the generated events do fire rules
 
@@ -347,6 +351,7 @@ def test_ruleset_gives_the_alerts_of_the_naive_loop(texts: list[str], drawn: lis
     timestamps = [sum(e["gap"] for e in drawn[:i + 1]) for i in range(len(drawn))]
     stream = [_event(fields, ts) for fields, ts in zip(drawn, timestamps)]
     ruleset = RuleSet(rules)
+    assert_same_alerts(list(ruleset.scan(stream, indexed=True)), list(ruleset.scan(stream, indexed=False)))
     assert_same_alerts(list(ruleset.scan(stream)), list(ruleset.scan(stream, indexed=False)))
     for event in stream:  # every rule an event matches alone is among its candidates
         assert {r.name for r in rules if r.query.kind == "event" and r.query(event)} <= {
@@ -420,3 +425,25 @@ def test_sequence_rules_must_share_the_timestamp_field() -> None:
              Rule("b", "sequence [any where true] [any where true]", timestamp_field="event.created")]
     with pytest.raises(EqlError, match="timestamp_field"):
         RuleSet(rules)
+
+
+@pytest.mark.parametrize("rules", [
+    [Rule("one", 'process where process.name : "cmd.exe"')],                      # the plain loop
+    [Rule("one", 'process where process.name : "cmd.exe"'), Rule("head", "any where true | head 5")],
+    [Rule("one", 'process where process.name : "cmd.exe"'),
+     Rule("two", "sequence [process where true] [file where true]")],             # in time order
+], ids=["plain", "matchers", "ordered"])
+@pytest.mark.parametrize("as_list", [True, False], ids=["list", "stream"])
+def test_an_event_that_is_not_a_mapping_is_reported_and_the_scan_goes_on(rules: list[Rule], as_list: bool) -> None:
+    stream = [None, {"@timestamp": 1, "event": {"category": "process"}, "process": {"name": "cmd.exe"}}, "text",
+              ["a", "list"], {"@timestamp": 2, "event": {"category": "file"}}, 7]
+    for indexed in (None, True, False):
+        problems: list[tuple[int, str]] = []
+        alerts = list(RuleSet(rules).scan(stream if as_list else iter(stream), indexed=indexed,
+                                          on_event_error=lambda at, error: problems.append((at, error.message))))
+        assert [(at, message.split(",")[0]) for at, message in problems] == [
+            (0, "not an event: a NoneType"), (2, "not an event: a str"), (3, "not an event: a list"),
+            (5, "not an event: a int")]
+        assert ("one", (1,)) in [(a.rule.name, tuple(e["@timestamp"] for e in a.events)) for a in alerts]
+        if len(rules) > 1 and rules[1].name == "two":
+            assert [a.rule.name for a in alerts].count("two") == 1

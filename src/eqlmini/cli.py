@@ -11,23 +11,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import sys
 import traceback
+import warnings
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
 from . import compile as compile_query
+from . import limits
 from .errors import EqlError, EqlEventError, EqlSemanticError, EqlSyntaxError
 from .fields import getter
-from .inputs import FORMATS, ReadReport, read_events
+from .inputs import FORMATS, ReadReport, read_batches
+from .limits import EqlLimitWarning
 from .options import SearchOptions
-from .output import Progress, Writer, alert_record, event_detail, rule_record
-from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules, rule_files
+from .output import Progress, Writer, alert_record, event_detail, printable, rule_record
+from .rule_files import Skipped, bundled_rules, load_rule, load_rules, rule_files
+from .rules import NotEqlError, Rule, RuleError, RuleWarning
 from .ruleset import RuleSet
 from .sequences import MissingEvent, Result
 
@@ -38,10 +43,10 @@ EXIT_STATUS = f"""exit status:
   {OK}    done, nothing found (no match, no alert); check: every rule is valid
   {FOUND}    done, matches or alerts found
   {USAGE}    usage error
-  {INVALID}    a query or rule is invalid
+  {INVALID}    a query or rule is invalid (with --strict: a rule file was skipped)
   {INPUT}    input trouble: a file, record or event could not be read or used (no
-       timestamp where time order matters); the run still went to the end and
-       printed what it found
+       timestamp where time order matters), or a limit cut work short; the run
+       still went to the end and printed what it found
   {INTERNAL}   internal error: a bug in eqlmini (shown with a traceback), or the system
        failing (disk full)
   {INTERRUPTED}  interrupted
@@ -65,29 +70,36 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit:  # --help, or a usage error argparse has reported
         return int(exit.code or 0)
     args.earned = lambda: OK  # the status earned so far: a command keeps it up to date
+    args.limits_hit = []  # EqlLimitWarnings met: each is a problem, as in a ReadReport
+    collector = gc.get_threshold()  # _settle changes it for the run; main may be called in a program
     try:
-        status = args.run(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", RuleWarning)
+            warnings.simplefilter("always", EqlLimitWarning)
+            warnings.showwarning = lambda message, category, *_: _warned(args, message, category)
+            status = args.run(args)
         sys.stdout.flush()  # a pipe closed early fails here, not after main has returned
         return status
     except EqlError as error:
         name, status = _describe(error)
-        print(f"eqlmini: {name}: {error}", file=sys.stderr)
+        _say(f"{name}: {error}")
         return status
     except KeyboardInterrupt:
-        print("eqlmini: interrupted", file=sys.stderr)
+        _say("interrupted")
         return INTERRUPTED
     except BrokenPipeError:  # the reader went away (| head): stop quietly
         with contextlib.suppress(OSError, ValueError):  # the rest of the buffer goes nowhere
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return args.earned()
     except OSError as error:  # writing the output failed: the system, not eqlmini
-        print(f"eqlmini: error: {error}", file=sys.stderr)
+        _say(f"error: {error}")
         return INTERNAL
     except Exception as error:  # a bug: never a traceback with a status that means something else
-        traceback.print_exc()
-        print(f"eqlmini: internal error: {type(error).__name__}: {error} (a bug in eqlmini: "
-              "please report it with the traceback above)", file=sys.stderr)
+        _internal(error)
         return INTERNAL
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*collector)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -108,6 +120,18 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("files", nargs="+", metavar="FILE",
                          help="NDJSON, JSON or EVTX files (gzip too); - reads standard input")
         sub.add_argument("--input-format", choices=FORMATS, help="the format of every FILE (default: guessed)")
+        sub.add_argument("--max-line-bytes", type=_count, default=limits.MAX_LINE_BYTES, metavar="N",
+                         help=f"a longer NDJSON line is reported and skipped (default {limits.MAX_LINE_BYTES:,})")
+        sub.add_argument("--max-document-bytes", type=_count, default=limits.MAX_DOCUMENT_BYTES, metavar="N",
+                         help="a longer JSON document (a .json array) is reported and not read "
+                              f"(default {limits.MAX_DOCUMENT_BYTES:,})")
+
+    def packs(sub: argparse.ArgumentParser, *, check: bool = False) -> None:
+        sub.add_argument("--strict", action="store_true",
+                         help="a rule file that cannot be used (not EQL, invalid) is an error (exit 3)"
+                         if not check else "a rule in another language (KQL, ES|QL) is an error too")
+        sub.add_argument("--follow-links", action="store_true",
+                         help="follow links that lead out of a rules folder (default: reported, not followed)")
 
     search = command("search", _search, "run one EQL query over events and print what it finds")
     search.add_argument("query", metavar="QUERY", help="the EQL query")
@@ -121,12 +145,15 @@ def _parser() -> argparse.ArgumentParser:
     scan = command("scan", _scan, "run rules over events and print their alerts")
     scan.add_argument("--rules", action="append", metavar="PATH",
                       help="a rule file or folder (repeatable; default: the bundled rules)")
+    packs(scan)
     inputs(scan)
     check = command("check", _check, "validate rule files (.eql, detection-rules .toml)")
     check.add_argument("paths", nargs="+", metavar="PATH", help="rule files or folders")
+    packs(check, check=True)
     rules = command("rules", _rules, "list rules with severity, risk score and ATT&CK ids")
     rules.add_argument("--rules", action="append", metavar="PATH",
                        help="a rule file or folder (repeatable; default: the bundled rules)")
+    packs(rules)
     return parser
 
 
@@ -134,10 +161,11 @@ def _parser() -> argparse.ArgumentParser:
 def _search(args: argparse.Namespace) -> int:
     query = compile_query(args.query, timestamp_field=args.timestamp_field, tiebreaker_field=args.tiebreaker_field,
                           event_category_field=args.event_category_field, size=args.size)
+    _settle()
     reading = _Reading(args)
     writer = _writer(args, EVENT_COLUMNS, reading.progress)
     found = 0
-    args.earned = lambda: _status(found, reading.report)
+    args.earned = lambda: _status(found, reading)
     results: Iterable[Result]
     if query.kind == "event" and not query.tree.pipes:  # streams, in input order (any order will do)
         results = (Result((event,), ()) for event in islice(query.filter(reading.events()), args.size))
@@ -161,15 +189,19 @@ def _search(args: argparse.Namespace) -> int:
     except EqlEventError as error:
         return _stopped(args, reading, error, f"{found} match{'es' if found != 1 else ''}")
     _finish(args, reading, f"{found} match{'es' if found != 1 else ''}")
-    return _status(found, reading.report)
+    return _status(found, reading)
 
 
 def _scan(args: argparse.Namespace) -> int:
-    ruleset = RuleSet(_load(args.rules))
+    rules = _load(args)
+    if rules is None:
+        return INVALID
+    ruleset = RuleSet(rules)
+    _settle()
     reading = _Reading(args)
     writer = _writer(args, ALERT_COLUMNS, reading.progress)
     counts: Counter[Rule] = Counter()
-    args.earned = lambda: _status(counts.total(), reading.report)
+    args.earned = lambda: _status(counts.total(), reading)
 
     def untimed(position: int, error: EqlEventError) -> None:
         reading.problem(position, error, "only the rules that need no time order ran on it")
@@ -191,30 +223,45 @@ def _scan(args: argparse.Namespace) -> int:
         return _stopped(args, reading, error, found())
     lines = [f"{count:>8}  {rule.severity:<8}  {rule.name}" for rule, count in counts.most_common()]
     _finish(args, reading, found(), lines)
-    return _status(counts.total(), reading.report)
+    return _status(counts.total(), reading)
 
 
 def _check(args: argparse.Namespace) -> int:
     writer = _writer(args, CHECK_COLUMNS, None)
     files: list[Path] = []
-    errors = 0
+    errors = skipped = 0
+    internal = False
+
+    def invalid(path: Any, error: EqlError) -> None:
+        nonlocal errors
+        errors += 1
+        _report_invalid(writer, path, error)
     for path in args.paths:
         try:
-            files.extend(rule_files(path))
+            files.extend(rule_files(path, follow_links=args.follow_links, on_error=invalid))
         except RuleError as error:
-            errors += 1
-            _report_invalid(writer, path, error)
+            invalid(path, error)
     seen: dict[str, Path] = {}
     valid = 0
-    args.earned = lambda: INVALID if errors else OK
+    args.earned = lambda: INTERNAL if internal else INVALID if errors else OK
     for file in files:
         try:
-            rule = load_rule(file)
+            rule = load_rule(file, strict=True)
             if rule.rule_id in seen:
                 raise RuleError(f"{file}: rule_id {rule.rule_id} is also the rule_id of {seen[rule.rule_id]}")
+        except NotEqlError as error:
+            if args.strict:
+                invalid(file, error)
+            else:
+                skipped += 1
+                _report_skipped(writer, file, error)
+            continue
         except EqlError as error:
-            errors += 1
-            _report_invalid(writer, file, error)
+            invalid(file, error)
+            continue
+        except Exception as error:  # a bug: say which file, and check the others
+            internal = True
+            _internal(error, f" while checking {file}")
             continue
         valid += 1
         if rule.rule_id is not None:
@@ -224,14 +271,18 @@ def _check(args: argparse.Namespace) -> int:
         else:
             writer.row(("ok", file, rule.name))
     if not args.quiet:
-        print(f"eqlmini: checked {len(files)} file{'s' if len(files) != 1 else ''}: {valid} valid "
-              f"rule{'s' if valid != 1 else ''}, {errors} error{'s' if errors != 1 else ''}", file=sys.stderr)
-    return INVALID if errors else OK
+        others = f", {skipped} skipped (not EQL)" if skipped else ""
+        _say(f"checked {len(files)} file{'s' if len(files) != 1 else ''}: {valid} valid "
+             f"rule{'s' if valid != 1 else ''}, {errors} error{'s' if errors != 1 else ''}{others}")
+    return args.earned()
 
 
 def _rules(args: argparse.Namespace) -> int:
+    rules = _load(args)
+    if rules is None:
+        return INVALID
     writer = _writer(args, RULE_COLUMNS, None)
-    for rule in _load(args.rules):
+    for rule in rules:
         if writer.json:
             writer.record(rule_record(rule))
         else:
@@ -241,8 +292,31 @@ def _rules(args: argparse.Namespace) -> int:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _load(paths: list[str] | None) -> list[Rule]:
-    return bundled_rules() if not paths else [rule for path in paths for rule in load_rules(path)]
+def _load(args: argparse.Namespace) -> list[Rule] | None:
+    """The rules of ``--rules`` (the bundled ones by default); what could not be loaded is
+    reported, each invalid file and a count; None when ``--strict`` makes that an error."""
+    if not args.rules:
+        return bundled_rules()
+    skipped = Skipped()
+
+    def report(path: Path, error: EqlError) -> None:
+        skipped(path, error)
+        if not isinstance(error, NotEqlError):
+            _say(f"{_describe(error)[0]}: {error}")
+    rules = [rule for path in args.rules
+             for rule in load_rules(path, on_error=report, follow_links=args.follow_links)]
+    if skipped:
+        _say(skipped.summary(len(rules)) + ("; --strict: stopped" if args.strict else ""))
+    return None if skipped and args.strict else rules
+
+
+def _settle() -> None:
+    """Before events are read: what exists now lives for the whole run, and what is read
+    is freed by reference counting (JSON events hold no cycles), so the cyclic garbage
+    collector need not look at either every few hundred objects (it took half the time).
+    :func:`main` puts the collector back as it was."""
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
 
 
 def _writer(args: argparse.Namespace, columns: tuple, progress: Progress | None) -> Writer:
@@ -260,20 +334,25 @@ class _Reading:
         if not args.quiet and sys.stderr.isatty():
             self.progress = Progress(sys.stderr, sum(_size(path) for path in args.files))
         self._files, self._format = args.files, args.input_format
+        self._limits = {"max_line_bytes": args.max_line_bytes, "max_document_bytes": args.max_document_bytes}
+        self.limits_hit: list[str] = args.limits_hit
         self._starts: list[int] = []  # the position of each file's first event
         self._names: list[str] = []
 
     def events(self) -> Iterator[dict]:
         """The events, lazily; positions count from 0 across the files."""
+        return chain.from_iterable(self._batches())
+
+    def _batches(self) -> Iterator[list[dict]]:
         count = 0
         for path in self._files:
             self._starts.append(count)
             self._names.append("<stdin>" if path == "-" else path)
-            for event in read_events(path, report=self.report, format=self._format):
-                count += 1
-                if self.progress is not None and not count & 255:
+            for batch in read_batches(path, report=self.report, format=self._format, **self._limits):
+                count += len(batch)
+                if self.progress is not None:
                     self.progress.update(count)
-                yield event
+                yield batch
             if self.progress is not None:
                 self.progress.update(count, file_done=_size(path))
 
@@ -309,26 +388,58 @@ def _finish(args: argparse.Namespace, reading: _Reading, found: str, lines: Iter
     if reading.progress is not None:
         reading.progress.clear()
     for problem in report.problems:
-        print(f"eqlmini: {problem}", file=sys.stderr)
+        _say(str(problem))
     if report.problems_omitted:
-        print(f"eqlmini: ... and {report.problems_omitted} more problems", file=sys.stderr)
+        _say(f"... and {report.problems_omitted} more problems")
+    for message in args.limits_hit[:report.MAX_PROBLEMS]:
+        _say(f"limit: {message}")
+    if len(args.limits_hit) > report.MAX_PROBLEMS:
+        _say(f"... and {len(args.limits_hit) - report.MAX_PROBLEMS} more limits hit")
     if not args.quiet:
-        print(f"eqlmini: {report.summary()}; {found}", *lines, sep="\n", file=sys.stderr)
+        _say(f"{report.summary()}; {found}")
+        for line in lines:
+            print(printable(line), file=sys.stderr)
 
 
 def _stopped(args: argparse.Namespace, reading: _Reading, error: EqlEventError, found: str) -> int:
     """An event stopped the run: what was found, the problems, the error and the summary."""
     _finish(args, reading, f"{found} before it stopped")
-    print(f"eqlmini: event error: {error}", file=sys.stderr)
+    _say(f"event error: {error}")
     return INPUT
 
 
 def _report_invalid(writer: Writer, path: Any, error: EqlError) -> None:
-    print(f"eqlmini: {_describe(error)[0]}: {error}", file=sys.stderr)
+    _say(f"{_describe(error)[0]}: {error}")
     if writer.json:
         writer.record({"path": str(path), "ok": False, "error": error.message, "line": error.line})
     else:
         writer.row(("error", path, error.message))
+
+
+def _report_skipped(writer: Writer, path: Path, error: NotEqlError) -> None:
+    reason = f"not EQL ({error.language})"
+    if writer.json:
+        writer.record({"path": str(path), "ok": False, "skipped": reason})
+    else:
+        writer.row(("skip", path, reason))
+
+
+def _say(message: str) -> None:
+    """One message on stderr, ``eqlmini: `` first; control characters from files escaped."""
+    print(f"eqlmini: {printable(message, lines=True)}", file=sys.stderr)
+
+
+def _warned(args: argparse.Namespace, message: Warning | str, category: type[Warning]) -> None:
+    if issubclass(category, EqlLimitWarning):
+        args.limits_hit.append(str(message))
+    else:
+        _say(f"warning: {message}")
+
+
+def _internal(error: Exception, where: str = "") -> None:
+    traceback.print_exc()
+    _say(f"internal error{where}: {type(error).__name__}: {error} (a bug in eqlmini: "
+         "please report it with the traceback above)")
 
 
 def _describe(error: EqlError) -> tuple[str, int]:
@@ -336,7 +447,7 @@ def _describe(error: EqlError) -> tuple[str, int]:
     return next((name, status) for kind, name, status in ERRORS if isinstance(error, kind))
 
 
-def _status(found: int, report: ReadReport) -> int:
-    if not report.ok:
+def _status(found: int, reading: _Reading) -> int:
+    if not reading.report.ok or reading.limits_hit:
         return INPUT
     return FOUND if found else OK

@@ -21,6 +21,17 @@ def skipped(message: str) -> None:
     """Report work a limit cut short (``message`` names the limit and what was skipped)."""
     warnings.warn(message, EqlLimitWarning, stacklevel=3)
 
+
 # Query text (parser, comments, patterns)
 MAX_COMMENT_OPENERS = 256  # inner `/*` in one block comment; finding its end costs their square
 MAX_WILDCARDS_PER_REGEX = 64  # wildcard patterns per RE2 program; more overflow its DFA and matching slows 1000-fold
+
+# ----------------------------------------------------------------------------- input files
+# A limit here bounds one record of a file; a record over it is reported in the ReadReport
+# (counted as unreadable) and reading goes on. Read at call time: assigning a new value
+# here changes the default, and read_events(...) and the CLI take their own.
+MAX_LINE_BYTES = 16 << 20          # one NDJSON line (16 MiB)
+MAX_DOCUMENT_BYTES = 256 << 20     # one JSON document: a .json array, read whole (256 MiB)
+
+# ----------------------------------------------------------------------------- rule files
+MAX_RULE_FILE_BYTES = 1 << 20      # one rule file (.eql, .toml); larger ones are a RuleError

@@ -7,11 +7,16 @@ when stderr is a terminal; it is cleared before each row so the two never mix.
 Output never fails on encoding: NDJSON is ASCII (other characters, lone surrogates too,
 are ``\\u`` escapes), and a table row's characters that the stream cannot encode are
 written as backslash escapes (``\\u2192`` on a cp1252 console).
+
+Text from events and files never reaches a terminal raw: control characters (C0, DEL,
+C1 such as the CSI that starts terminal escape sequences) and the bidirectional
+overrides are written as ``\\x1b`` / ``\\u202e`` escapes (:func:`printable`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,7 +26,7 @@ from .fields import getter
 from .rules import Rule
 from .ruleset import Alert
 
-__all__ = ["Progress", "Writer", "alert_record", "event_detail", "rule_record"]
+__all__ = ["Progress", "Writer", "alert_record", "event_detail", "printable", "rule_record"]
 
 # Fields that say what an event was about, best first; the first present one is shown.
 DETAIL_FIELDS = ("process.command_line", "file.path", "registry.path", "dns.question.name", "url.full",
@@ -29,6 +34,20 @@ DETAIL_FIELDS = ("process.command_line", "file.path", "registry.path", "dns.ques
 _DETAIL_READERS = tuple(getter(name) for name in DETAIL_FIELDS)
 _HOST = getter("host.name")
 PROGRESS_DELAY = 1.0  # seconds before a progress line appears: short runs show none
+# What a terminal may act on: C0 and C1 controls, DEL, bidirectional embeddings and overrides.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str, *, lines: bool = False) -> str:
+    """``text`` with every control character escaped (``\\x1b``, ``\\u202e``); ``lines``
+    keeps line feeds and tabs (a message that shows a line of a file and a caret under it)."""
+    return (_CONTROL_BUT_LINES if lines else _CONTROL).sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def event_detail(event: Mapping[str, Any]) -> str:
@@ -75,7 +94,7 @@ class Progress:
         """Note progress (``events`` so far; ``file_done``: size of a file just finished)."""
         self._finished += file_done
         now = time.monotonic()
-        if now < self._next:
+        if now < self._next and not (file_done and now >= self._start + PROGRESS_DELAY):  # a file's end shows
             return
         self._next = now + 0.2
         rate = events / max(now - self._start, 1e-9)
@@ -149,4 +168,4 @@ class Writer:
 
 def _one_line(value: Any) -> str:
     text = ", ".join(map(str, value)) if isinstance(value, list) else str("" if value is None else value)
-    return " ".join(text.split())
+    return printable(" ".join(text.split()))

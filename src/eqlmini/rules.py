@@ -9,30 +9,32 @@ Two file formats, with the same content:
   ``type = "eql"`` and its ``query``, ``[[rule.threat]]``.
 
 :meth:`Rule.to_eql` and :meth:`Rule.to_toml` write either format back; a rule read from
-what they write is equal to the rule written. Errors name the file and its line.
+what they write is equal to the rule written. Files are read by :mod:`eqlmini.rule_files`
+(re-exported here); errors name the file and its line.
 """
 
 from __future__ import annotations
 
-import re
-import tomllib
+import html
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 from .attack import AttackItem, Technique, Threat, threats_from_toml, threats_to_toml
 from .errors import EqlError, Span
-from .parser import comment_end
 from .query import Query
 from .rule_toml import dumps
 
 __all__ = [
     "SEVERITIES",
+    "KNOWN_KEYS",
     "AttackItem",
+    "NotEqlError",
     "Rule",
     "RuleError",
+    "RuleWarning",
     "Technique",
     "Threat",
     "bundled_rules",
@@ -57,6 +59,21 @@ class RuleError(EqlError):
         self.key = key
 
 
+class NotEqlError(RuleError):
+    """A detection rule in another language (``language``: ``kuery``, ``esql``, ... or the
+    rule ``type`` when it has no language): not an error of the rule, but not one eqlmini runs."""
+
+    def __init__(self, message: str, span: Span | None = None, text: str | None = None, *,
+                 key: str | None = None, language: str = "") -> None:
+        super().__init__(message, span, text, key=key)
+        self.language = language
+
+
+class RuleWarning(UserWarning):
+    """Something in a rule file that is probably a mistake but does not stop it loading
+    (an unknown header key, such as ``serverity``)."""
+
+
 # Typed attributes, by kind; their TOML key is the attribute name, but ``from`` for ``from_``.
 _TEXTS = ("rule_id", "description", "interval", "from_", "license", "note", "timestamp_override",
           "event_category_override", "tiebreaker_field", "timestamp_field")
@@ -64,13 +81,24 @@ _LISTS = ("index", "tags", "references", "author")
 _INTS = ("max_signals", "version")
 _KEYS = ("name", "severity", "risk_score", "threat", *_TEXTS, *_LISTS, *_INTS)
 _ATTRIBUTES = {attribute.rstrip("_"): attribute for attribute in _KEYS}  # TOML key -> attribute
+# Every key of a detection-rules [rule] table (Kibana's rule schema), of any rule type: others
+# are kept in Rule.extra, but reported as probable typos (RuleWarning, an error in `check`).
+KNOWN_KEYS = frozenset({
+    *_ATTRIBUTES, "type", "language", "query", "actions", "alert_suppression", "building_block_type",
+    "concurrent_searches", "data_view_id", "enabled", "exceptions_list", "false_positives", "filters",
+    "history_window_start", "investigation_fields", "items_per_search", "machine_learning_job_id",
+    "anomaly_threshold", "meta", "namespace", "new_terms_fields", "new_terms", "output_index",
+    "related_integrations", "required_fields", "response_actions", "revision", "risk_score_mapping",
+    "rule_name_override", "saved_id", "setup", "severity_mapping", "threat_filters", "threat_index",
+    "threat_indicator_path", "threat_language", "threat_mapping", "threat_query", "threshold", "throttle",
+    "timeline_id", "timeline_title", "timestamp_override_fallback_disabled", "to"})
 _HEADER_ORDER = ("name", "rule_id", "type", "version", "author", "license", "description", "severity",
                  "risk_score", "index", "interval", "from", "max_signals", "timestamp_override",
                  "event_category_override", "tiebreaker_field", "timestamp_field", "references",
                  "tags", "note")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Rule:
     """A detection rule: metadata as typed attributes, and ``query``, compiled from ``text``.
 
@@ -142,11 +170,31 @@ class Rule:
             raise RuleError(f"extra may not hold the typed key {clash[0]!r}", key=clash[0])
         for name in ("extra", "metadata", "transform"):
             set_(self, name, MappingProxyType(dict(getattr(self, name))))
-        from . import compile as compile_query  # the package imports this module
-
         overrides = {"event_category_field": self.event_category_override,
                      "tiebreaker_field": self.tiebreaker_field, "timestamp_field": self.timestamp_field}
-        set_(self, "query", compile_query(self.text, **{k: v for k, v in overrides.items() if v}))
+        set_(self, "query", _compiled(self.text, {k: v for k, v in overrides.items() if v}))
+
+    def __reduce__(self) -> tuple:
+        # Rebuilt from its text and metadata (the compiled query does not pickle).
+        state = {f.name: getattr(self, f.name) for f in fields(self) if f.init}
+        for name in ("extra", "metadata", "transform"):
+            state[name] = dict(state[name])
+        return (_rule_from_state, (state,))
+
+    def __repr__(self) -> str:
+        text = " ".join(self.text.split())
+        text = text if len(text) <= 60 else text[:59] + "…"
+        rule_id = f", rule_id={self.rule_id!r}" if self.rule_id else ""
+        return f"Rule({self.name!r}{rule_id}, severity={self.severity!r}, query={text!r})"
+
+    def _repr_html_(self) -> str:
+        """The rule in a notebook: name, severity, ATT&CK ids and its query (escaped)."""
+        ids = " ".join(dict.fromkeys(i for threat in self.threat for i in threat.ids))
+        rows = [("rule", self.name), ("severity", f"{self.severity} ({self.risk_score})"),
+                *((("rule_id", self.rule_id),) if self.rule_id else ()), *((("ATT&CK", ids),) if ids else ())]
+        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+                        f"<td style='text-align:left'>{html.escape(str(value))}</td></tr>" for name, value in rows)
+        return f"<table>{cells}</table><pre>{html.escape(self.text)}</pre>"
 
     @classmethod
     def from_table(cls, table: Mapping[str, Any], *, metadata: Mapping[str, Any] | None = None,
@@ -157,7 +205,9 @@ class Rule:
         for key, value in table.items():
             if key in ("type", "language"):
                 if value != "eql":
-                    raise RuleError(f"{key} = {value!r}: eqlmini runs EQL rules only", key=key)
+                    language = table.get("language") or table.get("type")
+                    raise NotEqlError(f"{key} = {value!r}: eqlmini runs EQL rules only", key=key,
+                                      language=str(language))
             elif key == "threat":
                 try:
                     fields["threat"] = threats_from_toml(value)
@@ -218,175 +268,23 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-
-# ----------------------------------------------------------------------------- files
-def load_rule(path: str | Path) -> Rule:
-    """Load one rule file: detection-rules TOML if the name ends in ``.toml``, else ``.eql``.
-
-    Raises RuleError for an unreadable file or bad metadata, and the query's own error
-    (EqlSyntaxError, EqlSemanticError, ...) for a bad query; both name the file and line.
-    """
-    path = Path(path)
-    try:
-        source = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise RuleError(f"{path}: cannot read rule file: {getattr(error, 'strerror', None) or error}") from None
-    read = _read_toml if path.suffix.lower() == ".toml" else _read_eql
-    table, tables, metadata_at, query_at = read(source, path)
-    try:
-        for name, value in tables.items():
-            if not isinstance(value, dict):
-                raise RuleError(f"{name} must be a table", key=name)
-        return Rule.from_table(table, path=path, **tables)
-    except RuleError as error:
-        raise _at_key(error, path, source, metadata_at) from None
-    except EqlError as error:  # the query's own error: place it in the file
-        raise _moved(error, path, source, query_at) from None
+def _rule_from_state(state: dict[str, Any]) -> Rule:
+    """A pickled rule, rebuilt."""
+    return Rule(**state)
 
 
-def rule_files(path: str | Path) -> list[Path]:
-    """The rule files at ``path``: the file itself, or under a folder (recursively, sorted)
-    every ``.eql`` file and every ``.toml`` file with a ``[rule]`` table."""
-    path = Path(path)
-    if not path.is_dir():
-        if not path.exists():
-            raise RuleError(f"{path}: no such file or folder")
-        return [path]
-    return [file for file in sorted(path.rglob("*")) if file.is_file() and (
-        file.suffix.lower() == ".eql" or file.suffix.lower() == ".toml" and _has_rule_table(file))]
+def _compiled(text: str, options: dict[str, Any]) -> Query:
+    """The query of a rule, compiled with its EQL options."""
+    from . import compile as compile_query  # the package imports this module
+
+    return compile_query(text, **options)
 
 
-def load_rules(path: str | Path) -> list[Rule]:
-    """Load a rule file, or every rule file under a folder (see :func:`rule_files`)."""
-    return [load_rule(file) for file in rule_files(path)]
-
-
-def bundled_rules_folder() -> Path:
-    """Where the bundled ``.eql`` files are: the installed ``eqlmini/bundled`` folder, or
-    the ``rules/`` folder of a source checkout run without installing."""
-    installed = Path(__file__).resolve().parent / "bundled"
-    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "rules"
-
-
-def bundled_rules() -> list[Rule]:
-    """The rules shipped with eqlmini (the ``rules/`` folder of the project), loaded now."""
-    return load_rules(bundled_rules_folder())
-
-
-_RULE_TABLE = re.compile(r"^[ \t]*\[[ \t]*rule[ \t]*\]", re.MULTILINE)
-_TOML_POSITION = re.compile(r"(.*) \(at line (\d+), column (\d+)\)\Z", re.DOTALL)
-_TOML_QUERY = re.compile(r"^[ \t]*query[ \t]*=[ \t]*(?:'''|\"\"\"|'|\")(?:\r?\n)?", re.MULTILINE)
-
-# A reader returns: the [rule] table (query included), the file's other tables, where to
-# search for a metadata key, and where the query text starts (None: unknown).
-_Read = tuple[dict[str, Any], dict[str, Any], int, int | None]
-
-
-def _read_toml(source: str, path: Path) -> _Read:
-    data = _parse_toml(source, 0, len(source), path, "TOML")
-    if not isinstance(data.get("rule"), dict):
-        raise RuleError(f"{path}: not a detection rule: no [rule] table")
-    unknown = sorted(set(data) - {"rule", *_FILE_TABLES})
-    if unknown:
-        raise _at_key(RuleError(f"unsupported top-level table [{unknown[0]}]", key=unknown[0]), path, source, 0)
-    found = _TOML_QUERY.search(source)
-    query_at = None if found is None else _skip_space(source, found.end())
-    return data["rule"], {name: data[name] for name in _FILE_TABLES if name in data}, 0, query_at
-
-
-def _read_eql(source: str, path: Path) -> _Read:
-    start = _skip_space(source, 0)
-    table: dict[str, Any] = {}
-    header_at = query_at = start
-    if source.startswith("/*", start):
-        header_at = start + 2
-        end = _header_end(source, start, path)
-        table = _parse_toml(source, header_at, end, path, "rule header")
-        query_at = _skip_space(source, end + 2)
-    if query_at >= len(source):
-        raise RuleError(f"{path}: no query after the rule header",
-                        Span.at(source, len(source)), source)
-    if "query" in table:
-        raise _at_key(RuleError("the query follows the header: remove `query` from it", key="query"),
-                      path, source, header_at)
-    tables = {name: table.pop(name) for name in _FILE_TABLES if name in table}
-    table.setdefault("name", path.stem)
-    table["query"] = source[query_at:]
-    return table, tables, header_at, query_at
-
-
-def _header_end(source: str, start: int, path: Path) -> int:
-    """Where the header comment opened at ``start`` ends (its closing ``*/``).
-
-    Block comments nest in EQL, as in Elasticsearch's lexer: a ``/*`` inside the header,
-    even in a TOML string, opens a comment of its own that the next ``*/`` closes.
-    """
-    end = comment_end(source, start)
-    if end is not None:
-        return end - 2
-    nested = source.find("/*", start + 2)
-    if nested >= 0:
-        raise RuleError(f"{path}: unterminated rule header: this /* opens a nested comment (EQL block comments "
-                        "nest), which the header's */ closes; in a TOML string write it /\\u002A",
-                        Span.at(source, nested), source)
-    raise RuleError(f"{path}: unterminated rule header: no closing */", Span.at(source, start), source)
-
-
-def _has_rule_table(file: Path) -> bool:
-    try:
-        return bool(_RULE_TABLE.search(file.read_text(encoding="utf-8-sig")))
-    except (OSError, UnicodeDecodeError):
-        return True  # let load_rule report it
-
-
-def _parse_toml(source: str, start: int, end: int, path: Path, what: str) -> dict[str, Any]:
-    """TOML ``source[start:end]``; a decoding error points at its place in the file."""
-    try:
-        return tomllib.loads(source[start:end])
-    except tomllib.TOMLDecodeError as error:
-        found = _TOML_POSITION.match(str(error))
-        if found is None:  # "... (at end of document)"
-            message = str(error).removesuffix(" (at end of document)")
-            raise RuleError(f"{path}: malformed {what}: {message}",
-                            Span.at(source, end), source) from None
-        problem = RuleError(f"malformed {what}: {found.group(1)}", Span.point(int(found.group(2)), int(found.group(3))))
-        raise _moved(problem, path, source, start) from None
-
-
-def _skip_space(source: str, index: int) -> int:
-    while index < len(source) and source[index].isspace():
-        index += 1
-    return index
-
-
-def _moved(error: EqlError, path: Path, source: str, offset: int | None) -> EqlError:
-    """The same error about ``path``, its span (relative to ``source[offset:]``) made absolute;
-    ``offset`` None: the place is unknown."""
-    span = None
-    if error.span is not None and offset is not None:
-        at = Span.at(source, offset)
-        line, column = at.line, at.column
-
-        def shift(at_line: int | None, at_column: int | None) -> tuple[int | None, int | None]:
-            if at_line is None or at_column is None:
-                return at_line, at_column
-            return at_line + line - 1, at_column + (column - 1 if at_line == 1 else 0)
-
-        span = Span(*shift(error.span.line, error.span.column), *shift(error.span.end_line, error.span.end_column))
-    moved = type(error)(f"{path}: {error.message}", span, source if span else None)
-    if isinstance(error, RuleError) and isinstance(moved, RuleError):
-        moved.key = error.key
-    return moved
-
-
-def _at_key(error: RuleError, path: Path, source: str, start: int) -> EqlError:
-    """A metadata error placed on the first line from ``start`` that sets its key."""
-    found = None
-    if error.key is not None:
-        key = re.escape(error.key)
-        pattern = re.compile(rf"^[ \t]*(?:\[\[?[ \t]*(?:rule\.)?{key}\b|{key}[ \t]*=)", re.MULTILINE)
-        found = pattern.search(source, start)
-    if found is None:
-        return _moved(error, path, source, None)
-    error.span = Span.at(source, _skip_space(source, found.start()))
-    return _moved(error, path, source, 0)
+# The file functions live in rule_files; eqlmini.rules names them too, as it always has.
+from .rule_files import (  # noqa: E402 (rule_files needs Rule and RuleError, defined above)
+    bundled_rules,
+    bundled_rules_folder,
+    load_rule,
+    load_rules,
+    rule_files,
+)

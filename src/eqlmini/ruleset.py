@@ -16,11 +16,16 @@ rules indexed on it), and evaluates only the rules reached; the others cannot ma
 A sequence or sample rule is indexed by each of its stages (``until`` and ``![...]``
 included) and its matcher is fed only the events some stage could match: the others
 change nothing but how soon a result becomes final.
+
+The index costs about as much per event as twenty rules' predicates; for fewer rules
+than :data:`INDEX_FROM` the RuleSet tries each rule on each event instead.
 """
 
 from __future__ import annotations
 
+import html
 import logging
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
@@ -35,10 +40,13 @@ from .rules import Rule
 from .sequences import MissingEvent
 from .values import as_values, parse_number, to_text
 
-__all__ = ["Alert", "RuleSet"]
+__all__ = ["INDEX_FROM", "Alert", "RuleSet"]
 
 Event = Mapping[str, Any]
+OnEventError = Callable[[int, EqlEventError], None]
 _log = logging.getLogger(__name__)
+# From this many rules on, the index pays for itself (benchmarks/ruleset.py --index-cost).
+INDEX_FROM = 24
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +70,21 @@ class Alert:
     def risk_score(self) -> int:
         """The rule's risk score, 0 to 100."""
         return self.rule.risk_score  # type: ignore[return-value]  # set by Rule
+
+    def __repr__(self) -> str:
+        keys = f", join_keys={self.join_keys!r}" if self.join_keys else ""
+        return (f"Alert(rule={self.rule.name!r}, severity={self.severity!r}, timestamp={self.timestamp!r}, "
+                f"events={len(self.events)}{keys})")
+
+    def _repr_html_(self) -> str:
+        """The alert in a notebook: its rule, severity, time, join keys and events (escaped)."""
+        rows = [("rule", self.rule.name), ("severity", f"{self.severity} ({self.risk_score})"),
+                ("timestamp", self.timestamp), *((("join keys", self.join_keys),) if self.join_keys else ()),
+                *((f"event {n}", event) for n, event in enumerate(self.events, 1))]
+        cells = "".join(f"<tr><th style='text-align:left'>{html.escape(name)}</th>"
+                        f"<td style='text-align:left'><code>{html.escape(str(value))}</code></td></tr>"
+                        for name, value in rows)
+        return f"<table>{cells}</table>"
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +152,16 @@ class RuleSet:
             for rule in self.rules)
         self._build_index()
 
+    def __reduce__(self) -> tuple:
+        # Rebuilt from its rules (each rebuilt from its text and metadata): compiled code
+        # does not pickle, and the index is cheap to build again.
+        return (RuleSet, (self.rules,))
+
+    def __repr__(self) -> str:
+        names = ", ".join(repr(rule.name) for rule in self.rules[:3])
+        more = f", ... ({len(self.rules)} rules)" if len(self.rules) > 3 else ""
+        return f"RuleSet([{names}{more}])"
+
     @property
     def ordered(self) -> bool:
         """Whether events must come in time order (sequence rules, or pipes): see :meth:`scan`."""
@@ -140,34 +173,54 @@ class RuleSet:
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
 
-    def scan(self, events: Iterable[Event], *, assume_sorted: bool | None = None, indexed: bool = True,
-             on_event_error: Callable[[int, EqlEventError], None] | None = None) -> Iterator[Alert]:
+    def scan(self, events: Iterable[Event], *, assume_sorted: bool | None = None, indexed: bool | None = None,
+             on_event_error: OnEventError | None = None) -> Iterator[Alert]:
         """Run every rule over ``events`` and yield alerts as they become final.
 
         With sequence rules (or pipes), events must come in (timestamp, tiebreaker) order, as
         for :meth:`Query.search`: a list is sorted if needed, any other iterable is checked
         as it streams (EqlEventError when out of order), ``assume_sorted=False`` sorts it
-        in memory. ``indexed=False`` tries every rule on every event: the reference the
-        index is tested and measured against; it yields the same alerts.
+        in memory. ``indexed``: None (default) uses the index from :data:`INDEX_FROM`
+        rules on, True always, False never: ``indexed=False`` tries every rule on every
+        event, the reference the index is tested and measured against; all three yield
+        the same alerts.
 
-        An event that has no place in time (no timestamp, a bad timestamp or tiebreaker)
-        does not stop the scan: the rules that need no order (event rules without pipes,
-        samples) still see it, after the others from a list, where it comes in a stream;
-        ``on_event_error(position, error)`` hears of it (``position``: its index in
-        ``events``, from 0), by default as a warning on the ``eqlmini.ruleset`` logger.
-        A DataFrame or Arrow Table gives its alerts as a frame (eqlmini.frames).
+        An event that is not a mapping, or has no place in time (no timestamp, a bad
+        timestamp or tiebreaker), does not stop the scan: ``on_event_error(position,
+        error)`` hears of it (``position``: its index in ``events``, from 0), by default
+        as a warning on the ``eqlmini.ruleset`` logger. No rule sees an event that is not
+        a mapping; the rules that need no order (event rules without pipes, samples) still
+        see one without a place in time, after the others from a list, where it comes in
+        a stream. A DataFrame or Arrow Table gives its alerts as a frame (eqlmini.frames).
         """
         if frames.kind_of(events) is not None:
             return frames.scan(self, events, assume_sorted=assume_sorted, indexed=indexed,
                                on_event_error=on_event_error)
-        return self._scan(events, assume_sorted, indexed, on_event_error)
+        use_index = len(self.rules) >= INDEX_FROM if indexed is None else indexed
+        if self._order is None and not use_index and None not in self._predicates:
+            return self._each_rule_on_each_event(events, on_event_error or _warn)
+        return self._scan(events, assume_sorted, use_index, on_event_error)
+
+    def _each_rule_on_each_event(self, events: Iterable[Event], on_error: OnEventError) -> Iterator[Alert]:
+        """The plain loop, for a few event rules without pipes."""
+        rules = [(rule, match, stamp) for rule, match, stamp in zip(self.rules, self._predicates, self._timestamps)]
+        for position, event in enumerate(events):
+            if event.__class__ is not dict and not isinstance(event, Mapping):
+                on_error(position, _not_an_event(event))
+                continue
+            for rule, match, stamp in rules:
+                if match(event):  # type: ignore[misc]  # every predicate is set here
+                    yield Alert(rule, (event,), (), stamp(event))
 
     def _scan(self, events: Iterable[Event], assume_sorted: bool | None, indexed: bool,
-              on_event_error: Callable[[int, EqlEventError], None] | None) -> Iterator[Alert]:
+              on_error: OnEventError | None) -> Iterator[Alert]:
+        """The general loop: matchers for sequences, samples and pipes; the index if asked."""
+        events, position_of = _mappings(events, on_error or _warn)
         if self._order is None:
             stream: Iterable[tuple[Event, bool]] = zip(events, repeat(True))
         else:
-            stream = self._in_time(events, assume_sorted, on_event_error or _warn)
+            untimed = on_error or _warn_untimed
+            stream = self._in_time(events, assume_sorted, lambda at, error: untimed(position_of(at), error))
         matchers = {i: rule.query.matcher() for i, rule in enumerate(self.rules) if self._predicates[i] is None}
         everyone = range(len(self.rules))
         predicates, rules, timed = self._predicates, self.rules, self._timed
@@ -185,7 +238,7 @@ class RuleSet:
                 yield self._alert(i, result.events, result.join_keys)
 
     def _in_time(self, events: Iterable[Event], assume_sorted: bool | None,
-                 on_error: Callable[[int, EqlEventError], None]) -> Iterator[tuple[Event, bool]]:
+                 on_error: OnEventError) -> Iterator[tuple[Event, bool]]:
         """``(event, has a place in time)`` in (timestamp, tiebreaker) order (see :meth:`scan`)."""
         unplaced: list[Event] = []
 
@@ -253,8 +306,36 @@ class RuleSet:
 
 
 def _warn(position: int, error: EqlEventError) -> None:
+    _log.warning("event %d (counting from 0): %s", position, error.message)
+
+
+def _warn_untimed(position: int, error: EqlEventError) -> None:
     _log.warning("event %d (counting from 0): %s; only the rules that need no time order saw it",
                  position, error.message)
+
+
+def _not_an_event(value: object) -> EqlEventError:
+    return EqlEventError(f"not an event: a {type(value).__name__}, not a mapping; no rule saw it")
+
+
+def _mappings(events: Iterable[Event], on_error: OnEventError) -> tuple[Iterable[Event], Callable[[int], int]]:
+    """The events that are mappings (a list stays a list), each other one reported; and
+    the position in ``events`` of the event at a position among them."""
+    before: list[int] = []  # for each event left out: how many were kept before it
+
+    def position_of(kept: int) -> int:
+        return kept + bisect_right(before, kept)
+
+    def kept() -> Iterator[Event]:
+        count = 0
+        for position, event in enumerate(events):
+            if event.__class__ is dict or isinstance(event, Mapping):
+                count += 1
+                yield event
+            else:
+                before.append(count)
+                on_error(position, _not_an_event(event))
+    return (list(kept()) if isinstance(events, (list, tuple)) else kept()), position_of
 
 
 def _cheapest(condition: ast.Expr, cost: Callable[[_Term], Any]) -> _Term | None:

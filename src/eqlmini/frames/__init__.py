@@ -50,7 +50,7 @@ def search(query: Any, frame: Any, *, assume_sorted: bool | None = None,
     return from_rows(table, [Item(row_of(result.events), result.join_keys) for result in results], alerts=False)
 
 
-def scan(ruleset: Any, frame: Any, *, assume_sorted: bool | None = None, indexed: bool = True,
+def scan(ruleset: Any, frame: Any, *, assume_sorted: bool | None = None, indexed: bool | None = None,
          on_event_error: Callable[[int, EqlEventError], None] | None = None) -> Any:
     """``RuleSet.scan`` over the rows of ``frame``; the alerts as a frame of the same kind.
 

@@ -9,8 +9,8 @@
 
 from .cmdline import split_command_line
 from .ecs import evtx_to_ecs
-from .reader import FORMATS, read_events, read_file
+from .reader import FORMATS, read_batches, read_events, read_file
 from .report import Problem, ReadReport
 
-__all__ = ["FORMATS", "Problem", "ReadReport", "evtx_to_ecs", "read_events", "read_file",
+__all__ = ["FORMATS", "Problem", "ReadReport", "evtx_to_ecs", "read_batches", "read_events", "read_file",
            "split_command_line"]

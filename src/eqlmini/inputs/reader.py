@@ -4,7 +4,12 @@
 :func:`read_file` reads one. The format is the ``format`` argument, else the file
 extension (``.json``, ``.ndjson``/``.jsonl``, ``.evtx``, any of them with ``.gz``), else
 the first bytes (``ElfFile`` for EVTX, ``[`` or ``{`` for JSON). Gzip is recognised by
-its magic bytes whatever the name. ``-`` reads standard input.
+its magic bytes whatever the name. ``-`` reads standard input. :func:`read_batches`
+yields the same events in lists, one per read of a file, for callers that pay per call.
+
+``max_line_bytes`` bounds one NDJSON line and ``max_document_bytes`` one JSON document
+(defaults: ``eqlmini.limits.MAX_LINE_BYTES`` and ``MAX_DOCUMENT_BYTES``, read when the
+call is made): a record over its limit is reported and reading goes on.
 
 Records of EVTX files, and JSON objects shaped like them (the Sigma renderings), are
 normalised to ECS by :func:`eqlmini.inputs.ecs.evtx_to_ecs`; other JSON objects are
@@ -15,18 +20,20 @@ from __future__ import annotations
 
 import gzip
 import io
+import itertools
 import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
+from .. import limits
 from ..errors import EqlEventError
 from .ecs import evtx_to_ecs, is_evtx_record
 from .evtx_files import EVTX_MAGIC, read_evtx
-from .json_files import STREAM_ERRORS, read_json
+from .json_files import STREAM_ERRORS, Convert, read_json
 from .report import ReadReport
 
-__all__ = ["FORMATS", "read_events", "read_file"]
+__all__ = ["FORMATS", "read_batches", "read_events", "read_file"]
 
 FORMATS = ("ndjson", "json", "evtx")
 # "auto-json": NDJSON, an array or concatenated objects, decided by json_files.
@@ -37,34 +44,45 @@ Source = str | os.PathLike
 
 
 def read_events(sources: Source | Iterable[Source], *, report: ReadReport | None = None,
-                format: str | None = None) -> Iterator[dict]:
+                format: str | None = None, max_line_bytes: int | None = None,
+                max_document_bytes: int | None = None) -> Iterator[dict]:
     """Yield the events of each source in turn; problems go to ``report``."""
-    _check_format(format)
+    return itertools.chain.from_iterable(read_batches(
+        sources, report=report, format=format, max_line_bytes=max_line_bytes,
+        max_document_bytes=max_document_bytes))
+
+
+def read_file(path: Source, *, report: ReadReport | None = None, format: str | None = None,
+              max_line_bytes: int | None = None, max_document_bytes: int | None = None) -> Iterator[dict]:
+    """Yield the events of one file (``format``: ``ndjson``, ``json``, ``evtx`` or None: auto)."""
+    return read_events([path], report=report, format=format, max_line_bytes=max_line_bytes,
+                       max_document_bytes=max_document_bytes)
+
+
+def read_batches(sources: Source | Iterable[Source], *, report: ReadReport | None = None,
+                 format: str | None = None, max_line_bytes: int | None = None,
+                 max_document_bytes: int | None = None) -> Iterator[list[dict]]:
+    """The events of :func:`read_events`, in lists (one per read; never an empty one)."""
+    if format is not None and format not in FORMATS:
+        raise ValueError(f"unknown input format {format!r}; expected one of {', '.join(FORMATS)}")
     if isinstance(sources, (str, bytes, os.PathLike)):
         sources = [sources]
     report = report if report is not None else ReadReport(log=True)
-    return _read_all(sources, report, format)
+    bounds = (limits.MAX_LINE_BYTES if max_line_bytes is None else max_line_bytes,
+              limits.MAX_DOCUMENT_BYTES if max_document_bytes is None else max_document_bytes)
+    return _read_all(sources, report, format, bounds)
 
 
-def read_file(path: Source, *, report: ReadReport | None = None,
-              format: str | None = None) -> Iterator[dict]:
-    """Yield the events of one file (``format``: ``ndjson``, ``json``, ``evtx`` or None: auto)."""
-    _check_format(format)
-    report = report if report is not None else ReadReport(log=True)
-    return _read_one(path, report, format)
-
-
-def _check_format(format: str | None) -> None:
-    if format is not None and format not in FORMATS:
-        raise ValueError(f"unknown input format {format!r}; expected one of {', '.join(FORMATS)}")
-
-
-def _read_all(sources: Iterable[Source], report: ReadReport, format: str | None) -> Iterator[dict]:
+def _read_all(sources: Iterable[Source], report: ReadReport, format: str | None,
+              bounds: tuple[int, int]) -> Iterator[list[dict]]:
     for source in sources:
-        yield from _read_one(source, report, format)
+        for batch in _read_one(source, report, format, bounds):
+            report.events += len(batch)
+            yield batch
 
 
-def _read_one(path: Source, report: ReadReport, format: str | None) -> Iterator[dict]:
+def _read_one(path: Source, report: ReadReport, format: str | None,
+              bounds: tuple[int, int]) -> Iterator[list[dict]]:
     name = "<stdin>" if path == "-" else os.fsdecode(path)
     report.sources += 1
     try:
@@ -83,30 +101,42 @@ def _read_one(path: Source, report: ReadReport, format: str | None) -> Iterator[
             report.add(name, "file", "not a JSON, NDJSON or EVTX file"
                        + (" (binary data)" if b"\x00" in head else ""))
             return
-        if fmt == "evtx":
-            try:
-                records = read_evtx(_evtx_input(path, raw, stream), name, report)
-            except STREAM_ERRORS as exc:
-                report.add(name, "file", f"compressed data is damaged or truncated ({exc})")
-                return
-        else:
-            records = read_json(stream, name, report, None if fmt == "auto-json" else fmt)
-        for location, event in records:
-            if is_evtx_record(event) or fmt == "evtx":
-                try:
-                    event = evtx_to_ecs(event)
-                except EqlEventError as exc:
-                    report.add(name, location, exc.message)
-                    continue
-                except Exception as exc:  # noqa: BLE001 (a mapping bug must not end the scan)
-                    report.add(name, location, "cannot map the EVTX record to ECS: "
-                               f"{type(exc).__name__}: {exc}")
-                    continue
-            report.events += 1
-            yield event
+        convert = _converter(name, report, always=fmt == "evtx")
+        if fmt != "evtx":
+            yield from read_json(stream, name, report, None if fmt == "auto-json" else fmt, convert=convert,
+                                 max_line=bounds[0], max_document=bounds[1])
+            return
+        try:
+            records = read_evtx(_evtx_input(path, raw, stream), name, report)
+        except STREAM_ERRORS as exc:
+            report.add(name, "file", f"compressed data is damaged or truncated ({exc})")
+            return
+        while chunk := list(itertools.islice(records, _EVTX_BATCH)):
+            batch = [event for location, record in chunk if (event := convert(record, location)) is not None]
+            if batch:
+                yield batch
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
+
+
+_EVTX_BATCH = 256
+
+
+def _converter(name: str, report: ReadReport, *, always: bool) -> Convert:
+    """What becomes of a JSON object or EVTX record: mapped to ECS when it is an EVTX
+    record (``always`` for records of EVTX files), else itself; None when reported."""
+    def convert(record: dict, location: str) -> dict | None:
+        if not (always or is_evtx_record(record)):
+            return record
+        try:
+            return evtx_to_ecs(record)
+        except EqlEventError as exc:
+            report.add(name, location, exc.message)
+        except Exception as exc:  # noqa: BLE001 (a mapping bug must not end the scan)
+            report.add(name, location, f"cannot map the EVTX record to ECS: {type(exc).__name__}: {exc}")
+        return None
+    return convert
 
 
 def _open_stream(raw: BinaryIO, name: str,

@@ -37,7 +37,7 @@ class ReadReport:
     the first :attr:`MAX_PROBLEMS`; ``problems_omitted`` counts the rest.
     """
 
-    events: int = 0                    # events yielded
+    events: int = 0                    # events read (those of one read are counted at once)
     unreadable: int = 0                # lines, records or files that could not be read
     problems: list[Problem] = field(default_factory=list)
     problems_omitted: int = 0          # problems beyond the first MAX_PROBLEMS
@@ -45,10 +45,9 @@ class ReadReport:
     MAX_PROBLEMS: ClassVar[int] = 100
     log: bool = field(default=False, repr=False, compare=False)   # also log each problem
 
-    def add(self, source: str, location: str, message: str, *, unreadable: bool = True) -> None:
-        """Record one problem; ``unreadable=False`` for a warning that lost no data."""
-        if unreadable:
-            self.unreadable += 1
+    def add(self, source: str, location: str, message: str, *, unreadable: int = True) -> None:
+        """Record one problem that lost ``unreadable`` units (True: one; False: a warning)."""
+        self.unreadable += int(unreadable)
         problem = Problem(source, location, message)
         if self.log:
             _log.warning("%s", problem)

@@ -1,0 +1,358 @@
+"""Rule files on disk: find them in folders, read them within bounds, load them, place errors in them.
+
+A rule file is read only when it is a regular file of at most
+``eqlmini.limits.MAX_RULE_FILE_BYTES`` bytes (never a device, a pipe, or a file that
+grows without end). Under a folder, links that lead out of it are not followed unless
+asked (``follow_links=True``), and reported. An error shows the offending line of a file
+only when the file is a rule file: an ``.eql`` file that starts with a rule header or an
+EQL query, a ``.toml`` file with a ``[rule]`` table; of any other file (a link to
+``/etc/shadow`` named ``x.eql``) no text is ever shown.
+
+:func:`load_rules` with ``on_error`` loads what loads and hands each failure to the
+caller, so that one bad file never stops a pack; header keys that no detection rule has
+(``serverity``) are a :class:`~eqlmini.rules.RuleWarning`, or an error with ``strict``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import stat
+import tomllib
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from . import limits
+from .errors import EqlError, Span
+from .parser import comment_end
+from .rules import _FILE_TABLES, KNOWN_KEYS, NotEqlError, Rule, RuleError, RuleWarning
+
+__all__ = ["OnError", "Skipped", "bundled_rules", "bundled_rules_folder", "load_rule", "load_rules", "rule_files"]
+
+# What a caller does with a file that cannot be loaded (or a link not followed): (path, error).
+OnError = Callable[[Path, EqlError], None]
+_RULE_SUFFIXES = (".eql", ".toml")
+# How an EQL query starts: a category (a name, or quoted) and `where`, `sequence`, `sample`.
+_EQL_START = re.compile(r"\s*(?:sequence\b|sample\b|(?:[A-Za-z_@][\w.@-]*|\"[^\"\n]*\"|`[^`\n]*`)\s+where\b)",
+                        re.IGNORECASE)
+
+
+def load_rule(path: str | Path, *, strict: bool = False) -> Rule:
+    """Load one rule file: detection-rules TOML if the name ends in ``.toml``, else ``.eql``.
+
+    Raises RuleError for an unreadable file or bad metadata (NotEqlError for a rule in
+    another language), and the query's own error (EqlSyntaxError, EqlSemanticError, ...)
+    for a bad query; both name the file and line. A header key no detection rule has is
+    a RuleWarning, or with ``strict`` a RuleError that suggests the nearest known key.
+    """
+    path = Path(path)
+    source = _read(path)
+    toml = path.suffix.lower() == ".toml"
+    if not (_RULE_TABLE.search(source) if toml else _starts_like_a_rule(source)):
+        raise RuleError(f"{path}: not a detection rule: no [rule] table" if toml else
+                        f"{path}: not an EQL rule file: it starts with neither a rule header (/* ... */) "
+                        "nor an EQL query (`process where ...`, `sequence ...`, `sample ...`)")
+    table, tables, metadata_at, query_at = (_read_toml if toml else _read_eql)(source, path)
+    try:
+        for name, value in tables.items():
+            if not isinstance(value, dict):
+                raise RuleError(f"{name} must be a table", key=name)
+        _check_keys(table, path, source, metadata_at, strict)
+        return Rule.from_table(table, path=path, **tables)
+    except RuleError as error:
+        raise _at_key(error, path, source, metadata_at) from None
+    except EqlError as error:  # the query's own error: place it in the file
+        raise _moved(error, path, source, query_at) from None
+
+
+def rule_files(path: str | Path, *, follow_links: bool = False, on_error: OnError | None = None) -> list[Path]:
+    """The rule files at ``path``: the file itself, or under a folder (recursively, sorted)
+    every ``.eql`` file and every ``.toml`` file with a ``[rule]`` table.
+
+    A link under the folder that leads out of it is not followed unless ``follow_links``:
+    ``on_error(link, error)`` hears of it (without ``on_error``, the error is raised).
+    """
+    path = Path(path)
+    if not path.is_dir():
+        if not path.exists():
+            raise RuleError(f"{path}: no such file or folder")
+        return [path]
+    found: list[Path] = []
+    _walk(path, path.resolve(), follow_links, _raise if on_error is None else on_error, found, set())
+    return sorted(found)
+
+
+def load_rules(path: str | Path, *, on_error: OnError | None = None, follow_links: bool = False) -> list[Rule]:
+    """Load a rule file, or every rule file under a folder (see :func:`rule_files`).
+
+    Without ``on_error`` the first file that cannot be loaded raises its error; with it,
+    ``on_error(path, error)`` hears of each such file (and each link not followed) and
+    the others are loaded.
+    """
+    rules = []
+    for file in rule_files(path, follow_links=follow_links, on_error=on_error):
+        try:
+            rules.append(load_rule(file))
+        except EqlError as error:
+            if on_error is None:
+                raise
+            on_error(file, error)
+    return rules
+
+
+def bundled_rules_folder() -> Path:
+    """Where the bundled ``.eql`` files are: the installed ``eqlmini/bundled`` folder, or
+    the ``rules/`` folder of a source checkout run without installing."""
+    installed = Path(__file__).resolve().parent / "bundled"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "rules"
+
+
+def bundled_rules() -> list[Rule]:
+    """The rules shipped with eqlmini (the ``rules/`` folder of the project), loaded now."""
+    return load_rules(bundled_rules_folder())
+
+
+def _raise(path: Path, error: EqlError) -> None:
+    raise error
+
+
+def _walk(folder: Path, root: Path, follow_links: bool, on_error: OnError, found: list[Path],
+          walked: set[Path]) -> None:
+    """Collect the rule files under ``folder`` (inside ``root``) into ``found``."""
+    walked.add(folder.resolve())
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError as error:
+        on_error(folder, RuleError(f"{folder}: cannot read the folder: {error.strerror or error}"))
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        is_dir = entry.is_dir()                    # through a link
+        if entry.is_symlink():
+            target = path.resolve()
+            if not (follow_links or target.is_relative_to(root)):
+                if is_dir or path.suffix.lower() in _RULE_SUFFIXES:
+                    on_error(path, RuleError(f"{path}: a link out of the rules folder, not followed "
+                                             "(follow_links=True, or --follow-links, follows it)"))
+                continue
+            if is_dir and (not follow_links or target in walked):
+                continue                           # its files are found where it leads
+        if is_dir:
+            _walk(path, root, follow_links, on_error, found, walked)
+        elif entry.is_file() and (path.suffix.lower() == ".eql" or (
+                path.suffix.lower() == ".toml" and _has_rule_table(path))):
+            found.append(path)
+
+
+def _read(path: Path) -> str:
+    """The text of a rule file: a regular file, within the size limit, in UTF-8."""
+    limit = limits.MAX_RULE_FILE_BYTES
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise RuleError(f"{path}: not a regular file")
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError as error:
+        raise RuleError(f"{path}: cannot read rule file: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise RuleError(f"{path}: the rule file is longer than {limit:,} bytes, the limit "
+                        "eqlmini.limits.MAX_RULE_FILE_BYTES")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise RuleError(f"{path}: cannot read rule file: not UTF-8 text ({error.reason} at byte {error.start})") \
+            from None
+
+
+def _has_rule_table(file: Path) -> bool:
+    try:
+        return bool(_RULE_TABLE.search(_read(file)))
+    except RuleError:
+        return True  # let load_rule report it
+
+
+def _starts_like_a_rule(source: str) -> bool:
+    """An ``.eql`` file starts with a header comment or an EQL query (blanks and ``//``
+    comments before either)."""
+    start = 0
+    while True:
+        start = _skip_space(source, start)
+        if not source.startswith("//", start):
+            break
+        start = source.find("\n", start)
+        if start < 0:
+            return False
+    return source.startswith("/*", start) or bool(_EQL_START.match(source, start))
+
+
+def _check_keys(table: dict[str, Any], path: Path, source: str, at: int, strict: bool) -> None:
+    """Report header keys that no detection rule has (see load_rule)."""
+    for key in table:
+        if key in KNOWN_KEYS:
+            continue
+        close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+        problem = RuleError(f"unknown key {key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""), key=key)
+        if strict:
+            raise problem
+        placed = _at_key(problem, path, source, at)
+        where = f" (line {placed.line})" if placed.line else ""
+        warnings.warn(f"{placed.message}{where}", RuleWarning, stacklevel=4)
+
+
+_RULE_TABLE = re.compile(r"^[ \t]*\[[ \t]*rule[ \t]*\]", re.MULTILINE)
+_TOML_POSITION = re.compile(r"(.*) \(at line (\d+), column (\d+)\)\Z", re.DOTALL)
+_TOML_QUERY = re.compile(r"^[ \t]*query[ \t]*=[ \t]*(?:'''|\"\"\"|'|\")(?:\r?\n)?", re.MULTILINE)
+
+# A reader returns: the [rule] table (query included), the file's other tables, where to
+# search for a metadata key, and where the query text starts (None: unknown).
+_Read = tuple[dict[str, Any], dict[str, Any], int, int | None]
+
+
+def _read_toml(source: str, path: Path) -> _Read:
+    data = _parse_toml(source, 0, len(source), path, "TOML")
+    if not isinstance(data.get("rule"), dict):
+        raise RuleError(f"{path}: not a detection rule: no [rule] table")
+    unknown = sorted(set(data) - {"rule", *_FILE_TABLES})
+    if unknown:
+        raise _at_key(RuleError(f"unsupported top-level table [{unknown[0]}]", key=unknown[0]), path, source, 0)
+    found = _TOML_QUERY.search(source)
+    query_at = None if found is None else _skip_space(source, found.end())
+    return data["rule"], {name: data[name] for name in _FILE_TABLES if name in data}, 0, query_at
+
+
+def _read_eql(source: str, path: Path) -> _Read:
+    start = _skip_space(source, 0)
+    table: dict[str, Any] = {}
+    header_at = query_at = start
+    if source.startswith("/*", start):
+        header_at = start + 2
+        end = _header_end(source, start, path)
+        table = _parse_toml(source, header_at, end, path, "rule header")
+        query_at = _skip_space(source, end + 2)
+    if query_at >= len(source):
+        raise RuleError(f"{path}: no query after the rule header",
+                        Span.at(source, len(source)), source)
+    if "query" in table:
+        raise _at_key(RuleError("the query follows the header: remove `query` from it", key="query"),
+                      path, source, header_at)
+    tables = {name: table.pop(name) for name in _FILE_TABLES if name in table}
+    table.setdefault("name", path.stem)
+    table["query"] = source[query_at:]
+    return table, tables, header_at, query_at
+
+
+def _header_end(source: str, start: int, path: Path) -> int:
+    """Where the header comment opened at ``start`` ends (its closing ``*/``).
+
+    Block comments nest in EQL, as in Elasticsearch's lexer: a ``/*`` inside the header,
+    even in a TOML string, opens a comment of its own that the next ``*/`` closes.
+    """
+    end = comment_end(source, start)
+    if end is not None:
+        return end - 2
+    nested = source.find("/*", start + 2)
+    if nested >= 0:
+        raise RuleError(f"{path}: unterminated rule header: this /* opens a nested comment (EQL block comments "
+                        "nest), which the header's */ closes; in a TOML string write it /\\u002A",
+                        Span.at(source, nested), source)
+    raise RuleError(f"{path}: unterminated rule header: no closing */", Span.at(source, start), source)
+
+
+def _parse_toml(source: str, start: int, end: int, path: Path, what: str) -> dict[str, Any]:
+    """TOML ``source[start:end]``; a decoding error points at its place in the file."""
+    try:
+        return tomllib.loads(source[start:end])
+    except RecursionError:
+        raise RuleError(f"{path}: malformed {what}: nested too deeply") from None
+    except tomllib.TOMLDecodeError as error:
+        found = _TOML_POSITION.match(str(error))
+        if found is None:  # "... (at end of document)"
+            message = str(error).removesuffix(" (at end of document)")
+            raise RuleError(f"{path}: malformed {what}: {message}",
+                            Span.at(source, end), source) from None
+        problem = RuleError(f"malformed {what}: {found.group(1)}", Span.point(int(found.group(2)), int(found.group(3))))
+        raise _moved(problem, path, source, start) from None
+
+
+def _skip_space(source: str, index: int) -> int:
+    while index < len(source) and source[index].isspace():
+        index += 1
+    return index
+
+
+def _moved(error: EqlError, path: Path, source: str, offset: int | None) -> EqlError:
+    """The same error about ``path``, its span (relative to ``source[offset:]``) made absolute;
+    ``offset`` None: the place is unknown."""
+    span = None
+    if error.span is not None and offset is not None:
+        at = Span.at(source, offset)
+        line, column = at.line, at.column
+
+        def shift(at_line: int | None, at_column: int | None) -> tuple[int | None, int | None]:
+            if at_line is None or at_column is None:
+                return at_line, at_column
+            return at_line + line - 1, at_column + (column - 1 if at_line == 1 else 0)
+
+        span = Span(*shift(error.span.line, error.span.column), *shift(error.span.end_line, error.span.end_column))
+    moved = type(error)(f"{path}: {error.message}", span, source if span else None)
+    if isinstance(error, RuleError) and isinstance(moved, RuleError):
+        moved.key = error.key
+    if isinstance(error, NotEqlError) and isinstance(moved, NotEqlError):
+        moved.language = error.language
+    return moved
+
+
+def _at_key(error: RuleError, path: Path, source: str, start: int) -> EqlError:
+    """A metadata error placed on the first line from ``start`` that sets its key."""
+    found = None
+    if error.key is not None:
+        key = re.escape(error.key)
+        pattern = re.compile(rf"^[ \t]*(?:\[\[?[ \t]*(?:rule\.)?{key}\b|{key}[ \t]*=)", re.MULTILINE)
+        found = pattern.search(source, start)
+    if found is None:
+        return _moved(error, path, source, None)
+    error.span = Span.at(source, _skip_space(source, found.start()))
+    return _moved(error, path, source, 0)
+
+
+class Skipped:
+    """An ``on_error`` for :func:`load_rules` that keeps what was skipped and says it in a line.
+
+    >>> skipped = Skipped()                                     # doctest: +SKIP
+    >>> rules = load_rules("detection-rules/rules", on_error=skipped)
+    >>> skipped.summary(len(rules))
+    '1019 rules loaded, 5 skipped: 3 not EQL (kuery), 2 invalid'
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[Path, EqlError]] = []
+
+    def __call__(self, path: Path, error: EqlError) -> None:
+        self.errors.append((path, error))
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    @property
+    def invalid(self) -> list[tuple[Path, EqlError]]:
+        """The files skipped for an error (not for being rules in another language)."""
+        return [(path, error) for path, error in self.errors if not isinstance(error, NotEqlError)]
+
+    def summary(self, loaded: int) -> str:
+        """``N rules loaded, M skipped: A not EQL (kuery), B invalid`` (the parts that apply)."""
+        text = f"{loaded} rule{'s' if loaded != 1 else ''} loaded"
+        if not self.errors:
+            return text
+        languages = Counter(error.language for _, error in self.errors if isinstance(error, NotEqlError))
+        parts = []
+        if languages:
+            kinds = (", ".join(f"{count} {name}" for name, count in languages.most_common())
+                     if len(languages) > 1 else next(iter(languages)))
+            parts.append(f"{languages.total()} not EQL ({kinds})")
+        if self.invalid:
+            parts.append(f"{len(self.invalid)} invalid")
+        return f"{text}, {len(self.errors)} skipped: {', '.join(parts)}"
