@@ -1,8 +1,9 @@
-"""The bundled xp_cmdshell rule over events in a frame: per-row Python, the frame path, DuckDB SQL.
+"""Event queries over frames: per-row Python, the frame path, DuckDB SQL, in the same run.
 
     python benchmarks/frames.py [--events N] [--seed S] [--runs R] [--apply-rows M]
 
-The events are benchmarks/xp_cmdshell.py's generated ECS events (seeded), held three ways:
+The bundled xp_cmdshell rule runs over benchmarks/xp_cmdshell.py's generated ECS events
+(seeded), held three ways:
 a pandas DataFrame from ``pandas.json_normalize`` (dotted column names, list cells), and a
 Polars DataFrame and an Arrow Table with struct columns. Each way of running the rule is
 timed R times; the script prints the median and the range in events per second, and the
@@ -15,12 +16,16 @@ ratio of each median to the per-row baseline measured in the same run:
 * DuckDB over the Arrow table: ``eqlmini.duckdb.filter`` (eqlmini's own SQL) where it is
   installed, and the rule written in SQL by hand.
 
+A second table runs ``any where message : "*error*"`` over N distinct messages (free text,
+where the frame path must try nearly every value) the same ways.
+
 Every way must find the same rows; the script stops with an error if one does not.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -61,7 +66,7 @@ HAND_WRITTEN_SQL = r"""
 """
 
 
-def duckdb_runs(query: eqlmini.Query, table: Any) -> list[tuple[str, Callable[[], int]]]:
+def duckdb_runs(query: eqlmini.Query, table: Any, hand_written: str) -> list[tuple[str, Callable[[], int]]]:
     """Counts of matching rows by DuckDB over the Arrow table: eqlmini's engine if it can be
     had, and the hand-written SQL."""
     try:
@@ -71,43 +76,23 @@ def duckdb_runs(query: eqlmini.Query, table: Any) -> list[tuple[str, Callable[[]
         return []
     connection = duckdb.connect()
     connection.register("events", table)
-
-    def count(where: str) -> Callable[[], int]:
-        return lambda: connection.execute(f"SELECT count(*) FROM events WHERE {where}").fetchone()[0]
-    runs = [("DuckDB: hand-written SQL", count(HAND_WRITTEN_SQL))]
+    runs = [("DuckDB: hand-written SQL",
+             lambda: connection.execute(f"SELECT count(*) FROM events WHERE {hand_written}").fetchone()[0])]
     try:
         from eqlmini import duckdb as engine  # eqlmini's DuckDB engine, where it is installed
     except ImportError as error:
         print(f"DuckDB with eqlmini's SQL: not measured ({error})")
     else:
-        print(f"eqlmini's SQL for the rule is {'exact' if engine.to_sql(query, table).exact else 'a pre-filter'}")
+        print(f"eqlmini's SQL for the query is {'exact' if engine.to_sql(query, table).exact else 'a pre-filter'}")
         runs.insert(0, ("DuckDB: eqlmini.duckdb.filter",
                         lambda: len(engine.filter(query, table, connection=connection).fetchall())))
     return runs
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--apply-rows", type=int, default=100_000)
-    options = parser.parse_args()
-
-    query = next(r for r in eqlmini.bundled_rules() if "xp_cmdshell" in r.name).query
-    started = time.perf_counter()
-    events = generate(options.events, options.seed)
-    flat = pd.json_normalize(events)
-    # Arrow infers a schema from the first row only: take it from Polars, over a sample.
-    schema = pl.DataFrame(events[:10_000], infer_schema_length=None).to_arrow().schema
-    arrow = pa.Table.from_pylist(events, schema=schema)
-    nested = pl.from_arrow(arrow)
-    expected = sum(map(query.match, events))
-    del events
-    print(f"{options.events:,} events (seed {options.seed}), {expected:,} match; frames built in "
-          f"{time.perf_counter() - started:.0f} s; {options.runs} runs each; Python {sys.version.split()[0]}, "
-          f"pandas {pd.__version__}, Polars {pl.__version__}")
-
+def compare(query: eqlmini.Query, flat: pd.DataFrame, nested: pl.DataFrame, arrow: pa.Table, hand_written: str,
+            options: argparse.Namespace) -> None:
+    """Time every way of running ``query`` over the frames (same rows) and print the table."""
+    expected = sum(1 for _ in query.filter(flat.to_dict("records")))
     ways: list[tuple[str, Callable[[], int], int]] = [
         ("per-row: to_dict + filter", lambda: sum(1 for _ in query.filter(flat.to_dict("records"))), len(flat))]
     if options.apply_rows:
@@ -118,8 +103,7 @@ def main() -> None:
         ("frame path: Polars", lambda: len(query.filter(nested)), len(flat)),
         ("frame path: Arrow", lambda: query.filter(arrow).num_rows, len(flat)),
     ]
-    ways += [(label, run, len(flat)) for label, run in duckdb_runs(query, arrow)]
-
+    ways += [(label, run, len(flat)) for label, run in duckdb_runs(query, arrow, hand_written)]
     print(f"{'way':<34}{'events/s (median)':>18}{'range':>26}{'vs to_dict':>12}")
     baseline = None
     for label, run, rows in ways:
@@ -131,6 +115,37 @@ def main() -> None:
         median = statistics.median(rates)
         baseline = baseline or median
         print(f"{label:<34}{median:>18,.0f}{f'{rates[0]:,.0f} - {rates[-1]:,.0f}':>26}{median / baseline:>11.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--apply-rows", type=int, default=100_000)
+    options = parser.parse_args()
+    print(f"{options.events:,} events (seed {options.seed}), {options.runs} runs each; Python "
+          f"{sys.version.split()[0]}, pandas {pd.__version__}, Polars {pl.__version__}")
+
+    query = next(r for r in eqlmini.bundled_rules() if "xp_cmdshell" in r.name).query
+    events = generate(options.events, options.seed)
+    flat = pd.json_normalize(events)
+    # Arrow infers a schema from the first row only: take it from Polars, over a sample.
+    schema = pl.DataFrame(events[:10_000], infer_schema_length=None).to_arrow().schema
+    arrow = pa.Table.from_pylist(events, schema=schema)
+    del events
+    print(f"\nThe bundled rule: {query.text[:60]}...")
+    compare(query, flat, pl.from_arrow(arrow), arrow, HAND_WRITTEN_SQL, options)
+
+    # Free text: nearly every value differs, so the frame path tries nearly every row.
+    rng = random.Random(options.seed)
+    messages = pd.DataFrame({"message": [f"request {i} from host-{rng.randrange(1000)} "
+                                         f"{'ERROR' if rng.random() < 0.01 else 'ok'} in {rng.random():.6f} s"
+                                         for i in range(options.events)]})
+    query = eqlmini.compile('any where message : "*error*"')
+    print(f"\nFree text, {options.events:,} distinct messages: {query.text}")
+    arrow = pa.Table.from_pandas(messages, preserve_index=False)
+    compare(query, messages, pl.from_arrow(arrow), arrow, "lower(message) LIKE '%error%'", options)
 
 
 if __name__ == "__main__":
