@@ -284,7 +284,7 @@ def test_corpus_event_rules_over_frames(corpus: tuple[list[Any], list[dict[str, 
     wrong = [rule.name for rule in rules if rule.name in expected
              and rows_where(plan_of(rule.query), range(len(rows)), columns) != expected[rule.name]]
     assert not wrong, f"{len(wrong)} of {len(expected)} event rules differ: {wrong[:5]}"
-    assert len(expected) > 800 and sum(map(bool, expected.values())) > 100  # many rules, many with matches
+    assert len(expected) > 800 and sum(map(bool, expected.values())) > 80  # many rules, many with matches
 
 
 def test_corpus_scan_over_a_frame(corpus: tuple[list[Any], list[dict[str, Any]]]) -> None:
@@ -306,5 +306,5 @@ def test_corpus_scan_over_a_frame(corpus: tuple[list[Any], list[dict[str, Any]]]
     expected = sorted((alert.rule.name, tuple(where[id(event)] for event in alert.events), trimmed(alert.join_keys))
                       for alert in ruleset.scan(rows))
     assert got == expected
-    assert len({name for name, _, _ in expected}) > 100
+    assert len({name for name, _, _ in expected}) > 80
     assert any(len(rows_) > 1 for _, rows_, _ in expected)  # sequences too
