@@ -214,6 +214,21 @@ def test_search_reports_rows_with_no_place_in_time() -> None:
     assert found["row"].tolist() == [0, 2]
 
 
+def test_search_checks_the_time_of_rows_no_stage_matches() -> None:
+    # Only rows some stage matches reach the engine, but every row must have a place in time.
+    frame = pd.DataFrame({"@timestamp": [1, "soon", 3, 4], "event.category": ["process", "file", "process", "file"]})
+    query = eqlmini.compile("sequence [process where true] [process where true]")
+    events = frame.to_dict("records")
+    with pytest.raises(eqlmini.EqlEventError) as expected:
+        list(query.search(events))
+    with pytest.raises(eqlmini.EqlEventError) as got:
+        query.search(frame)
+    assert str(got.value) == str(expected.value)
+    heard: list[int] = []
+    found = query.search(frame, on_error=lambda position, event, error: heard.append(position))
+    assert heard == [1] and found["row"].tolist() == [0, 2]
+
+
 def test_search_columns_clash_is_an_error() -> None:
     frame = pd.DataFrame({"@timestamp": [1], "stage": ["prod"]})
     with pytest.raises(eqlmini.EqlError, match="stage"):

@@ -30,7 +30,7 @@ from test_conformance import FILES, INDICES, KNOWN_FAILURES, _events
 
 import eqlmini
 from eqlmini import ast
-from eqlmini.frames.columns import Columns, plan_of, rows_where
+from eqlmini.frames.columns import Columns, plans_of, rows_where
 from eqlmini.frames.tables import Table
 
 EXAMPLES = int(os.environ.get("EQLMINI_EXAMPLES", "300"))
@@ -282,7 +282,7 @@ def test_corpus_event_rules_over_frames(corpus: tuple[list[Any], list[dict[str, 
     expected = {rule.name: engine_rows(rule.query, rows) for rule in rules if rule.query.kind == "event"}
     columns = Columns(Table.of(frame), keep=16)  # shared by the rules, as in a scan: columns read once
     wrong = [rule.name for rule in rules if rule.name in expected
-             and rows_where(plan_of(rule.query), range(len(rows)), columns) != expected[rule.name]]
+             and rows_where(plans_of(rule.query)[0], range(len(rows)), columns) != expected[rule.name]]
     assert not wrong, f"{len(wrong)} of {len(expected)} event rules differ: {wrong[:5]}"
     assert len(expected) > 800 and sum(map(bool, expected.values())) > 80  # many rules, many with matches
 

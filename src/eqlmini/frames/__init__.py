@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable
 
 from ..errors import EqlError, EqlEventError
-from .columns import Columns, plan_of, rows_where
+from ..sequences import ordered
+from .columns import Columns, plans_of, rows_where
 from .output import Item, from_events, from_rows, items_of
 from .tables import Table, kind_of
 
@@ -32,22 +33,48 @@ def filter(query: Any, frame: Any) -> Any:  # noqa: A001 - Query.filter's counte
     if query.kind != "event":
         raise EqlError(f"a {query.kind} query matches a stream of events, not one: use search()")
     table = Table.of(frame)
-    return table.take(rows_where(plan_of(query), range(len(table)), Columns(table)))
+    return table.take(rows_where(plans_of(query)[0], range(len(table)), Columns(table)))
 
 
 def search(query: Any, frame: Any, *, assume_sorted: bool | None = None,
            on_error: Callable[[int, Any, EqlEventError], None] | None = None) -> Any:
     """``Query.search`` over the rows of ``frame``; the results as a frame of the same kind.
 
-    The rows are taken in (timestamp, tiebreaker) order as ``Query.search`` takes a list;
-    ``on_error`` hears of a row with no place in time (its position, an event holding the
-    columns the query reads, the error). See :mod:`eqlmini.frames.output` for the columns.
+    The rows are taken in (timestamp, tiebreaker) order as ``Query.search`` takes a list,
+    and each is checked for a place in time as it checks an event: ``on_error`` hears of a
+    row without one (its position, an event holding its timestamp and tiebreaker columns,
+    the error). See :mod:`eqlmini.frames.output` for the columns of the result.
+
+    Only the rows that some filter of the query matches (a stage's, ``until``'s, or the
+    query's own, found column by column) become events for the engine: a row that no
+    filter matches changes no result.
     """
     table = Table.of(frame)
-    events = Columns(table).events(_fields_read([query]))
-    results = query.search(events, assume_sorted=assume_sorted, on_error=on_error)
-    row_of = _row_finder(events)
-    return from_rows(table, [Item(row_of(result.events), result.join_keys) for result in results], alerts=False)
+    columns = Columns(table)
+    rows: list[int] | range = range(len(table))
+    if query.kind != "sample":  # samples ignore time
+        rows = _placed_in_time(query, columns, assume_sorted, on_error)
+    found: set[int] = set()
+    for plan in plans_of(query):
+        found.update(rows_where(plan, rows, columns))
+    candidates = sorted(found)
+    events = columns.events(_fields_read([query]), candidates)
+    place = {id(event): row for row, event in zip(candidates, events)}
+    items = [Item(tuple(place.get(id(event)) for event in result.events), result.join_keys)
+             for result in query.search(events)]
+    return from_rows(table, items, alerts=False)
+
+
+def _placed_in_time(query: Any, columns: Columns, assume_sorted: bool | None,
+                    on_error: Callable[[int, Any, EqlEventError], None] | None) -> list[int]:
+    """The rows that have a place in time, checked as ``Query.search`` checks a list of
+    events (the same errors, or ``on_error`` calls, for the same positions)."""
+    options = query.options
+    fields = [options.timestamp_field] + ([options.tiebreaker_field] if options.tiebreaker_field else [])
+    events = columns.events(fields)
+    place = {id(event): row for row, event in enumerate(events)}
+    return sorted(place[id(event)] for event in ordered(events, query.order(), assume_sorted=assume_sorted,
+                                                         on_error=on_error))
 
 
 def scan(ruleset: Any, frame: Any, *, assume_sorted: bool | None = None, indexed: bool | None = None,
@@ -68,7 +95,7 @@ def scan(ruleset: Any, frame: Any, *, assume_sorted: bool | None = None, indexed
     for number, rule in enumerate(ruleset.rules):
         query = rule.query
         if query.kind == "event" and not query.tree.pipes:
-            for row in rows_where(plan_of(query), range(len(table)), columns):
+            for row in rows_where(plans_of(query)[0], range(len(table)), columns):
                 found.append((row, number, Item((row,), (), rule)))
         else:
             others.append(rule)

@@ -127,13 +127,14 @@ class Columns:
             return [found[row] for row in rows]
         return found
 
-    def events(self, fields: Iterable[str]) -> list[dict[str, Any]]:
-        """One small event per row, holding only the columns that hold ``fields``."""
+    def events(self, fields: Iterable[str], rows: Rows | None = None) -> list[dict[str, Any]]:
+        """One small event per row (or for each of ``rows``), holding only the columns that
+        hold ``fields``."""
         sources = self.sources(fields)
         if not sources:
-            return [{} for _ in range(len(self))]
+            return [{} for _ in (range(len(self)) if rows is None else rows)]
         keys = [source.key for source in sources]
-        return [dict(zip(keys, row)) for row in zip(*map(self.values, sources))]
+        return [dict(zip(keys, row)) for row in zip(*(self.values(source, rows) for source in sources))]
 
 
 # --------------------------------------------------------------------- the condition, split
@@ -156,15 +157,16 @@ class Connective:
 Plan = Leaf | Connective
 
 
-_PLANS: "WeakKeyDictionary[Any, Plan]" = WeakKeyDictionary()
+_PLANS: "WeakKeyDictionary[Any, tuple[Plan, ...]]" = WeakKeyDictionary()
 
 
-def plan_of(query: Any) -> Plan:
-    """The plan of an event :class:`~eqlmini.Query`, made once per query (compiling its
-    leaves costs about a millisecond a rule: a rule pack scans many frames)."""
+def plans_of(query: Any) -> tuple[Plan, ...]:
+    """The plans of a :class:`~eqlmini.Query`'s filters (its own, or each stage's, ``until``
+    last), made once per query: compiling the leaves costs about a millisecond a rule, and
+    a rule pack scans many frames."""
     found = _PLANS.get(query)
     if found is None:
-        found = _PLANS[query] = plan(query.tree.body, query.options)
+        found = _PLANS[query] = tuple(plan(filter_, query.options) for filter_ in query.tree.event_queries())
     return found
 
 
