@@ -77,7 +77,7 @@ def duckdb_runs(query: eqlmini.Query, table: Any, hand_written: str) -> list[tup
     connection = duckdb.connect()
     connection.register("events", table)
     runs = [("DuckDB: hand-written SQL",
-             lambda: connection.execute(f"SELECT count(*) FROM events WHERE {hand_written}").fetchone()[0])]
+             lambda: connection.execute(f"SELECT count(*) FROM events WHERE {hand_written}").fetchone()[0])]  # type: ignore
     try:
         from eqlmini import duckdb as engine  # eqlmini's DuckDB engine, where it is installed
     except ImportError as error:
@@ -89,7 +89,7 @@ def duckdb_runs(query: eqlmini.Query, table: Any, hand_written: str) -> list[tup
     return runs
 
 
-def compare(query: eqlmini.Query, flat: pd.DataFrame, nested: pl.DataFrame, arrow: pa.Table, hand_written: str,
+def compare(query: eqlmini.Query, flat: pd.DataFrame, nested: Any, arrow: pa.Table, hand_written: str,
             options: argparse.Namespace) -> None:
     """Time every way of running ``query`` over the frames (same rows) and print the table."""
     expected = sum(1 for _ in query.filter(flat.to_dict("records")))

@@ -212,8 +212,8 @@ def rows_where(part: Plan, rows: Rows, columns: Columns) -> list[int]:
                 found.update(hits)
                 rest = [row for row in rest if row not in found]
         return [row for row in rows if row in found]
-    hits = set(rows_where(part.parts[0], rows, columns))
-    return [row for row in rows if row not in hits]
+    excluded = set(rows_where(part.parts[0], rows, columns))
+    return [row for row in rows if row not in excluded]
 
 
 _UNSHARED = object()  # the key of a value that is not memoised: it is tested on its own
@@ -268,7 +268,7 @@ def _column_rows(match: Callable[[Event], bool], key: str, values: list[Any], ro
     for row, value in zip(rows, values):
         shared = value if value.__class__ is str else value_key(value)  # text first: the common case
         if shared is _UNSHARED:
-            hit = match({key: value})
+            hit: bool | None = match({key: value})
         else:
             hit = memo.get(shared)
             if hit is None:
@@ -285,7 +285,7 @@ def _columns_rows(match: Callable[[Event], bool], keys: list[str], columns: list
     for row, values in zip(rows, zip(*columns) if columns else repeat(())):
         shared = tuple(map(value_key, values))
         if _UNSHARED in shared:
-            hit = match(dict(zip(keys, values)))
+            hit: bool | None = match(dict(zip(keys, values)))
         else:
             hit = memo.get(shared)
             if hit is None:
