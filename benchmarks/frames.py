@@ -76,8 +76,8 @@ def duckdb_runs(query: eqlmini.Query, table: Any, hand_written: str) -> list[tup
         return []
     connection = duckdb.connect()
     connection.register("events", table)
-    runs = [("DuckDB: hand-written SQL",
-             lambda: connection.execute(f"SELECT count(*) FROM events WHERE {hand_written}").fetchone()[0])]  # type: ignore
+    sql = f"SELECT count(*) FROM events WHERE {hand_written}"
+    runs = [("DuckDB: hand-written SQL", lambda: connection.execute(sql).fetchone()[0])]  # type: ignore[index]
     try:
         from eqlmini import duckdb as engine  # eqlmini's DuckDB engine, where it is installed
     except ImportError as error:
