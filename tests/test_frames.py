@@ -250,6 +250,16 @@ def test_scan_gives_alerts_as_a_frame(kind: str) -> None:
     assert set(xp["severity"]) == {"high"} and set(xp["risk_score"]) == {73} and set(xp["rule_id"]) == {XP.rule_id}
 
 
+@pytest.mark.parametrize("kind", ["polars", "arrow"])
+def test_scan_join_keys_of_several_types_become_text(kind: str) -> None:
+    rules = eqlmini.RuleSet([eqlmini.Rule("by host", "sequence by host [any where true] [any where true]"),
+                             eqlmini.Rule("by pid", "sequence by pid [any where true] [any where true]")])
+    frame = pl.DataFrame({"@timestamp": [1, 2], "host": ["h", "h"], "pid": [7, 7]})
+    found = to_pandas(rules.scan(frame if kind == "polars" else frame.to_arrow()))
+    assert found.groupby("rule_name")["join_key_0"].first().to_dict() == {"by host": "h", "by pid": "7"}
+    assert list(to_pandas(rules.scan(frame.to_pandas()))["join_key_0"]) == ["h", "h", 7, 7]  # pandas keeps types
+
+
 def test_scan_without_matches_has_the_alert_columns() -> None:
     found = eqlmini.RuleSet([XP]).scan(frame_of("pandas").iloc[:2])
     assert found.empty

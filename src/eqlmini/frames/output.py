@@ -5,7 +5,8 @@ from 0), ``stage`` (the event's place in it, from 0), ``join_key_0``, ``join_key
 (its join-key values), then the event's columns. An alert gives ``alert``, ``rule_name``,
 ``rule_id``, ``severity``, ``risk_score``, ``stage``, its join keys, then the event's columns.
 
-Events read from a frame add ``row`` (the event's position in that frame) and keep the
+In Polars and Arrow, a join-key column whose values differ in type (a rule pack joins some
+rules on text, others on numbers) holds them as text. Events read from a frame add ``row`` (the event's position in that frame) and keep the
 frame's own columns and types; a ``![...]`` stage's placeholder is a row of nulls. Events
 given as dicts are flattened to dotted column names, as ``pandas.json_normalize`` does.
 """
@@ -17,6 +18,7 @@ from typing import Any, Iterable, Mapping
 
 from ..errors import EqlError
 from ..stages import MissingEvent
+from ..values import to_text
 from .tables import TABLES, Table
 
 
@@ -58,9 +60,21 @@ def _head(items: list[Item], alerts: bool) -> dict[str, list[Any]]:
     return columns
 
 
+def _typed_keys(head: dict[str, list[Any]], kind: str) -> None:
+    """Polars and Arrow need one type per column: a join-key column whose values have several
+    (text for one rule, numbers for another) holds them as text, as Elasticsearch's
+    keyword fields show them."""
+    if kind == "pandas":
+        return
+    for name, values in head.items():
+        if name.startswith("join_key_") and len({value.__class__ for value in values if value is not None}) > 1:
+            head[name] = [None if value is None else to_text(value) for value in values]
+
+
 def from_rows(table: Table, items: list[Item], alerts: bool) -> Any:
     """A frame of ``items`` whose events are row positions in ``table``."""
     head = _head(items, alerts)
+    _typed_keys(head, table.kind)
     head["row"] = [row for item in items for row in item.events]
     clash = sorted(set(head) & {name for name in table.names if isinstance(name, str)})
     if clash:
@@ -73,6 +87,7 @@ def from_events(kind: str, items: list[Item], alerts: bool) -> Any:
     if kind not in TABLES:
         raise EqlError(f"unknown frame kind {kind!r}: use one of {', '.join(TABLES)}")
     head = _head(items, alerts)
+    _typed_keys(head, kind)
     records = [{} if isinstance(event, MissingEvent) else flatten(event) for item in items for event in item.events]
     names = list(dict.fromkeys(name for record in records for name in record))
     clash = sorted(set(head) & set(names))
