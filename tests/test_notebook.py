@@ -32,6 +32,9 @@ def test_example_notebook_runs() -> None:
     notebook = run(nbformat.read(NOTEBOOK, as_version=4))
     shown = outputs(notebook)
     assert "Execution via MSSQL xp_cmdshell Stored Procedure" in shown
+    displayed = [cell.outputs[0] for cell in notebook.cells
+                 if cell.cell_type == "code" and cell.source.splitlines()[-1] in ("query", "rule") and cell.outputs]
+    assert len(displayed) == 2 and all("text/html" in output.data for output in displayed)  # Jupyter's views
     assert "Account discovery from a SQL Server shell" in shown
     assert "Traceback" not in shown and "Error" not in shown
 
