@@ -27,7 +27,7 @@ from .parser import parse_then
 from .query import Query
 from .rules import Rule, RuleError, bundled_rules, load_rule, load_rules
 from .ruleset import Alert, RuleSet
-from .replay import replay  # noqa: E402 (the function shadows its module's name here: import from eqlmini.replay)
+from .replay import replay  # the function: it shadows its module here (import names from eqlmini.replay)
 from .sequences import MissingEvent, Result
 from .verifier import verify
 
