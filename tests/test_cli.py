@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from conftest import PROJECT, SHARED, require
 
+import eqlmini
 from eqlmini import output
 from eqlmini.cli import main
 
@@ -46,15 +47,30 @@ def test_scan_example_json(capsys: pytest.CaptureFixture[str]) -> None:
         (event,) = alert["events"]
         assert attack in event["process"]["command_line"] and alert["timestamp"] == event["@timestamp"]
         assert event["process"]["parent"]["name"] == "sqlservr.exe" and alert["threat"] == [["TA0002", "T1059"]]
-    assert err.splitlines() == ["eqlmini: 16 events from 1 file; 4 alerts from 1 of 1 rule", f"       4  high      {RULE}"]
+    # where each came from: the line of the file (the events stay as read)
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    for alert in alerts:
+        (source,) = alert["sources"]
+        assert source["file"] == str(EXAMPLE) and json.loads(lines[source["line"] - 1]) == alert["events"][0]
+    assert [alert["sources"][0]["line"] for alert in alerts] == [11, 12, 14, 16]
+    assert err.splitlines() == [
+        "eqlmini: 16 events from 1 file; 4 alerts from 1 of 1 rule",
+        "first alert  2024-05-14T09:02:01.117Z",
+        "last alert   2024-05-14T09:02:40.240Z",
+        "severity     critical 0, high 4, medium 0, low 0",
+        "hosts (1)    sql01.corp.example (4)",
+        "  alerts  severity  rule",
+        f"       4  high      {RULE}"]
 
 
 def test_scan_example_table(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run(capsys, "scan", "--format", "table", "--quiet", EXAMPLE)
     header, *rows = out.splitlines()
-    assert status == 1 and header.split() == ["TIME", "SEVERITY", "RISK", "RULE", "EVENT"]
-    assert len(rows) == 4 and all(f"high      73    {RULE}" in row for row in rows)
-    assert "sql01.corp.example: \"C:\\Windows\\system32\\cmd.exe\" /c whoami /priv" in rows[0]
+    assert status == 1 and header.split() == ["TIME", "SEVERITY", "RULE", "ATT&CK", "SOURCE", "EVENT"]
+    assert len(rows) == 4 and all(f"high      {RULE}  TA0002 T1059  {EXAMPLE}:" in row for row in rows)
+    # not a terminal: nothing is cut, not even the longest command line
+    assert rows[0].endswith(f"{EXAMPLE}:11  sql01.corp.example: \"C:\\Windows\\system32\\cmd.exe\" /c whoami /priv")
+    assert rows[3].endswith("/c net user sqlbackup Winter2024! /add && net localgroup administrators sqlbackup /add")
 
 
 def test_scan_with_a_rule_folder_and_a_sequence(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -107,7 +123,7 @@ def test_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     broken.write_text('/*\nname = "Broken"\n*/\nprocess where\n  process.name ==\n', encoding="utf-8")
     status, out, err = run(capsys, "check", "--format", "json", PROJECT / "rules", broken)
     assert status == 3
-    assert records(out)[-1] == {"path": str(broken), "ok": False, "line": 5,
+    assert records(out)[-1] == {"path": str(broken), "ok": False, "line": 5, "column": 18,
                                 "error": f"{broken}: unexpected end of query"}
     assert f"eqlmini: syntax error: {broken}: unexpected end of query (line 5, column 18)\n" in err
     assert err.endswith("eqlmini: checked 2 files: 1 valid rule, 1 error\n")
@@ -126,7 +142,19 @@ def test_rules(capsys: pytest.CaptureFixture[str]) -> None:
 def test_usage_errors_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "scan")[0] == 2
     status, out, _ = run(capsys, "--help")
-    assert status == 0 and "exit status:" in out and "input trouble" in out
+    assert status == 0 and "exit status (each command's --help lists its own):" in out and "input trouble" in out
+    assert "``" not in out and ":func:" not in out and "The eqlmini command: search events" in out
+    assert run(capsys, "--version")[:2] == (0, f"eqlmini {eqlmini.__version__}\n")
+
+
+@pytest.mark.parametrize(("command", "statuses"), [
+    ("search", [0, 1, 2, 3, 4, 70, 130]), ("scan", [0, 1, 2, 3, 4, 70, 130]), ("check", [0, 2, 3, 70, 130]),
+    ("rules", [0, 2, 3, 70, 130]), ("show", [0, 2, 3, 70, 130]), ("convert", [0, 2, 3, 70, 130])])
+def test_each_command_lists_its_own_exit_statuses(capsys: pytest.CaptureFixture[str], command: str,
+                                                   statuses: list[int]) -> None:
+    status, out, _ = run(capsys, command, "--help")
+    listed = out[out.index("exit status:"):].splitlines()[1:]
+    assert status == 0 and [int(line.split()[0]) for line in listed if line[2:3].isdigit()] == statuses
 
 
 def test_progress_line_on_a_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,7 +237,7 @@ def test_search_size_streams_an_event_query_in_input_order(capsys: pytest.Captur
 
 
 def test_unexpected_errors_exit_70(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from eqlmini import cli
+    from eqlmini.cli import scan as cli
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
@@ -245,23 +273,24 @@ def test_events_without_a_place_in_time_are_problems_and_the_scan_goes_on(
     assert status == 4 and names.count(RULE) == 4 and names.count("Dropped file after cmd") == 1
     assert err.splitlines()[:3] == [
         f"eqlmini: {mixed}: line 1: invalid JSON: Expecting property name enclosed in double quotes (column 2)",
-        f"eqlmini: {mixed}: event {first_attack + 1}: event has no timestamp; only the rules that need no time order "
+        f"eqlmini: {mixed}: line {first_attack + 2}: event has no timestamp; only the rules that need no time order "
         "ran on it",
         "eqlmini: 16 events from 1 file; 1 unreadable; 2 problems; 5 alerts from 2 of 2 rules"]
     # search: a sequence query leaves it out, and says so; a bad tiebreaker, in every event, too
     status, out, err = run(capsys, "search", "sequence [process where true] [file where true]", "-q", mixed, EXAMPLE)
     assert status == 4 and len(records(out)) == 1
-    assert f"eqlmini: {mixed}: event {first_attack + 1}: event has no timestamp; left out: the query needs " \
+    assert f"eqlmini: {mixed}: line {first_attack + 2}: event has no timestamp; left out: the query needs " \
            "events in time order" in err
     status, out, err = run(capsys, "search", "--tiebreaker-field", "event.type", "sequence [process where true] "
                            "[file where true]", EXAMPLE)
     assert status == 4 and out == "" and "16 events from 1 file; 0 unreadable; 16 problems; 0 matches" in err
-    assert f"eqlmini: {EXAMPLE}: event 16: tiebreaker ['start'] is not a single number or string; left out" in err
+    assert f"eqlmini: {EXAMPLE}: line 16: tiebreaker ['start'] is not a single number or string; left out" in err
 
 
 def test_an_event_that_stops_the_run_still_gets_the_summary(capsys: pytest.CaptureFixture[str],
                                                              monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from eqlmini import EqlEventError, cli
+    from eqlmini import EqlEventError
+    from eqlmini.cli import scan as cli
 
     class Stopping(cli.RuleSet):  # type: ignore[misc, name-defined]
         def scan(self, events: Any, **options: Any) -> Any:
@@ -328,7 +357,8 @@ def test_input_limits_on_the_command_line(capsys: pytest.CaptureFixture[str], tm
 
 def test_a_limit_hit_in_the_engine_is_a_problem(capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from eqlmini import cli, limits
+    from eqlmini import limits
+    from eqlmini.cli import scan as cli
 
     scan = cli.RuleSet.scan
 

@@ -345,8 +345,12 @@ class Skipped:
     def summary(self, loaded: int) -> str:
         """``N rules loaded, M skipped: A not EQL (kuery), B invalid`` (the parts that apply)."""
         text = f"{loaded} rule{'s' if loaded != 1 else ''} loaded"
+        return f"{text}, {self.details()}" if self.errors else text
+
+    def details(self) -> str:
+        """``M skipped: A not EQL (kuery), B invalid`` (the parts that apply; "" when none was skipped)."""
         if not self.errors:
-            return text
+            return ""
         languages = Counter(error.language for _, error in self.errors if isinstance(error, NotEqlError))
         parts = []
         if languages:
@@ -355,4 +359,4 @@ class Skipped:
             parts.append(f"{languages.total()} not EQL ({kinds})")
         if self.invalid:
             parts.append(f"{len(self.invalid)} invalid")
-        return f"{text}, {len(self.errors)} skipped: {', '.join(parts)}"
+        return f"{len(self.errors)} skipped: {', '.join(parts)}"

@@ -5,7 +5,9 @@
 extension (``.json``, ``.ndjson``/``.jsonl``, ``.evtx``, any of them with ``.gz``), else
 the first bytes (``ElfFile`` for EVTX, ``[`` or ``{`` for JSON). Gzip is recognised by
 its magic bytes whatever the name. ``-`` reads standard input. :func:`read_batches`
-yields the same events in lists, one per read of a file, for callers that pay per call.
+yields the same events in lists, one per read of a file, for callers that pay per call;
+:func:`read_placed_batches` adds where each event came from (its file, and its line, or
+its EVTX record's ``EventRecordID``), without touching the events.
 
 ``max_line_bytes`` bounds one NDJSON line and ``max_document_bytes`` one JSON document
 (defaults: ``eqlmini.limits.MAX_LINE_BYTES`` and ``MAX_DOCUMENT_BYTES``, read when the
@@ -23,8 +25,8 @@ import io
 import itertools
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import BinaryIO, NamedTuple
 
 from .. import limits
 from ..errors import EqlEventError
@@ -33,7 +35,7 @@ from .evtx_files import EVTX_MAGIC, read_evtx
 from .json_files import STREAM_ERRORS, Convert, read_json
 from .report import ReadReport
 
-__all__ = ["FORMATS", "read_batches", "read_events", "read_file"]
+__all__ = ["FORMATS", "PlacedBatch", "read_batches", "read_events", "read_file", "read_placed_batches"]
 
 FORMATS = ("ndjson", "json", "evtx")
 # "auto-json": NDJSON, an array or concatenated objects, decided by json_files.
@@ -59,10 +61,29 @@ def read_file(path: Source, *, report: ReadReport | None = None, format: str | N
                        max_document_bytes=max_document_bytes)
 
 
+class PlacedBatch(NamedTuple):
+    """Events read together, and where each came from: ``numbers[i]`` is the ``unit``
+    (``"line"``, or ``"record"``: the EVTX ``EventRecordID``) of ``events[i]`` in ``source``."""
+
+    events: list[dict]
+    source: str            # the path as given, or "<stdin>"
+    unit: str
+    numbers: Sequence[int]
+
+
 def read_batches(sources: Source | Iterable[Source], *, report: ReadReport | None = None,
                  format: str | None = None, max_line_bytes: int | None = None,
                  max_document_bytes: int | None = None) -> Iterator[list[dict]]:
     """The events of :func:`read_events`, in lists (one per read; never an empty one)."""
+    return (batch.events for batch in read_placed_batches(
+        sources, report=report, format=format, max_line_bytes=max_line_bytes,
+        max_document_bytes=max_document_bytes))
+
+
+def read_placed_batches(sources: Source | Iterable[Source], *, report: ReadReport | None = None,
+                        format: str | None = None, max_line_bytes: int | None = None,
+                        max_document_bytes: int | None = None) -> Iterator[PlacedBatch]:
+    """The batches of :func:`read_batches`, each with its file and the place of each event."""
     if format is not None and format not in FORMATS:
         raise ValueError(f"unknown input format {format!r}; expected one of {', '.join(FORMATS)}")
     if isinstance(sources, (str, bytes, os.PathLike)):
@@ -74,16 +95,16 @@ def read_batches(sources: Source | Iterable[Source], *, report: ReadReport | Non
 
 
 def _read_all(sources: Iterable[Source], report: ReadReport, format: str | None,
-              bounds: tuple[int, int]) -> Iterator[list[dict]]:
+              bounds: tuple[int, int]) -> Iterator[PlacedBatch]:
     for source in sources:
-        for batch in _read_one(source, report, format, bounds):
-            report.events += len(batch)
-            yield batch
+        name = "<stdin>" if source == "-" else os.fsdecode(source)
+        for events, unit, numbers in _read_one(source, name, report, format, bounds):
+            report.events += len(events)
+            yield PlacedBatch(events, name, unit, numbers)
 
 
-def _read_one(path: Source, report: ReadReport, format: str | None,
-              bounds: tuple[int, int]) -> Iterator[list[dict]]:
-    name = "<stdin>" if path == "-" else os.fsdecode(path)
+def _read_one(path: Source, name: str, report: ReadReport, format: str | None,
+              bounds: tuple[int, int]) -> Iterator[tuple[list[dict], str, Sequence[int]]]:
     report.sources += 1
     try:
         raw = sys.stdin.buffer if path == "-" else open(path, "rb")
@@ -94,17 +115,20 @@ def _read_one(path: Source, report: ReadReport, format: str | None,
         stream, head = _open_stream(raw, name, report)
         if stream is None:
             return
-        if not head:
-            return                                     # an empty file holds no events
         fmt = format or _format_from_name(name) or _format_from_bytes(head)
+        if not head:
+            if fmt == "evtx":  # even a log with no record has a header and a chunk
+                report.add(name, "file", "empty file: not an EVTX file (an EVTX file starts with a 4 KiB header)")
+            return                                     # an empty JSON file holds no events
         if fmt is None:
             report.add(name, "file", "not a JSON, NDJSON or EVTX file"
                        + (" (binary data)" if b"\x00" in head else ""))
             return
         convert = _converter(name, report, always=fmt == "evtx")
         if fmt != "evtx":
-            yield from read_json(stream, name, report, None if fmt == "auto-json" else fmt, convert=convert,
-                                 max_line=bounds[0], max_document=bounds[1])
+            for events, lines in read_json(stream, name, report, None if fmt == "auto-json" else fmt,
+                                           convert=convert, max_line=bounds[0], max_document=bounds[1]):
+                yield events, "line", lines
             return
         try:
             records = read_evtx(_evtx_input(path, raw, stream), name, report)
@@ -112,9 +136,10 @@ def _read_one(path: Source, report: ReadReport, format: str | None,
             report.add(name, "file", f"compressed data is damaged or truncated ({exc})")
             return
         while chunk := list(itertools.islice(records, _EVTX_BATCH)):
-            batch = [event for location, record in chunk if (event := convert(record, location)) is not None]
-            if batch:
-                yield batch
+            placed = [(event, location) for location, record in chunk
+                      if (event := convert(record, location)) is not None]
+            if placed:  # location: "record N", N the EventRecordID (else the record's position)
+                yield [event for event, _ in placed], "record", [int(where.split()[-1]) for _, where in placed]
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
