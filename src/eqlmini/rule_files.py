@@ -248,18 +248,14 @@ def _read_eql(source: str, path: Path) -> _Read:
 def _header_end(source: str, start: int, path: Path) -> int:
     """Where the header comment opened at ``start`` ends (its closing ``*/``).
 
-    Block comments nest in EQL, as in Elasticsearch's lexer: a ``/*`` inside the header,
-    even in a TOML string, opens a comment of its own that the next ``*/`` closes.
+    Block comments end as in Elasticsearch's lexer (:func:`comment_end`): a balanced
+    ``/* ... */`` inside the header, even in a TOML string, nests; a lone ``/*`` is text.
+    So a header without an end is one with no ``*/`` at all: any ``*/`` can close it.
     """
     end = comment_end(source, start)
-    if end is not None:
-        return end - 2
-    nested = source.find("/*", start + 2)
-    if nested >= 0:
-        raise RuleError(f"{path}: unterminated rule header: this /* opens a nested comment (EQL block comments "
-                        "nest), which the header's */ closes; in a TOML string write it /\\u002A",
-                        Span.at(source, nested), source)
-    raise RuleError(f"{path}: unterminated rule header: no closing */", Span.at(source, start), source)
+    if end is None:
+        raise RuleError(f"{path}: unterminated rule header: no closing */", Span.at(source, start), source)
+    return end - 2
 
 
 def _parse_toml(source: str, start: int, end: int, path: Path, what: str) -> dict[str, Any]:
