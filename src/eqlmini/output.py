@@ -195,7 +195,8 @@ class Writer:
         if self._progress is not None:
             self._progress.clear()
         assert self._csv is not None
-        self._csv.writerow(["" if cell is None else cell for cell in cells])
+        self._csv.writerow([", ".join(map(str, cell)) if isinstance(cell, list) else "" if cell is None else cell
+                            for cell in cells])
 
     def _table_row(self, cells: Sequence[Any]) -> None:
         texts = [_one_line(cells[i]) for i in self._shown]

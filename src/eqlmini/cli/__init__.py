@@ -43,7 +43,7 @@ EXIT_STATUS = f"""exit status (each command's --help lists its own):
 def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
     try:
-        args = _parser().parse_args(argv)
+        args = _parser().parse_args(_joined(sys.argv[1:] if argv is None else argv))
     except SystemExit as exit:  # --help, --version, or a usage error argparse has reported
         return int(exit.code or 0)
     args.earned = lambda: OK  # the status earned so far: a command keeps it up to date
@@ -85,6 +85,19 @@ def main(argv: list[str] | None = None) -> int:
                 stream.close()
         gc.unfreeze()
         gc.set_threshold(*collector)
+
+
+def _joined(argv: list[str]) -> list[str]:
+    """``--from -7d`` as ``--from=-7d``: argparse takes a value that starts with ``-`` for an option."""
+    out: list[str] = []
+    waiting = False
+    for arg in argv:
+        if waiting and arg.startswith("-") and arg != "-":
+            out[-1] += "=" + arg
+        else:
+            out.append(arg)
+        waiting = arg in ("--from", "--to") and not waiting
+    return out
 
 
 def _parser() -> argparse.ArgumentParser:

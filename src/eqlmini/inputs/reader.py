@@ -138,14 +138,22 @@ def _read_one(path: Source, name: str, report: ReadReport, format: str | None,
         while chunk := list(itertools.islice(records, _EVTX_BATCH)):
             placed = [(event, location) for location, record in chunk
                       if (event := convert(record, location)) is not None]
-            if placed:  # location: "record N", N the EventRecordID (else the record's position)
-                yield [event for event, _ in placed], "record", [int(where.split()[-1]) for _, where in placed]
+            if placed:
+                yield [event for event, _ in placed], "record", [_record_id(*pair) for pair in placed]
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
 
 
 _EVTX_BATCH = 256
+
+
+def _record_id(event: dict, location: str) -> int:
+    """The record's ``System/EventRecordID``, as Event Viewer shows it (``winlog.record_id``),
+    else the parser's number for it (``location`` is ``record N``)."""
+    winlog = event.get("winlog")
+    number = winlog.get("record_id") if isinstance(winlog, dict) else None
+    return int(number) if isinstance(number, str) and number.isdigit() else int(location.split()[-1])
 
 
 def _converter(name: str, report: ReadReport, *, always: bool) -> Convert:
