@@ -222,7 +222,10 @@ class Rule:
             raise RuleError("the rule has no query", key="query")
         if "name" not in fields:
             raise RuleError("the rule has no name", key="name")
-        return cls(text=query.strip(), extra=extra, metadata=metadata or {}, transform=transform or {},
+        # The query as written, less blanks before it and its final line break: written back
+        # (+ "\n") it is the same text, trailing blanks on its last line included.
+        text = query.lstrip().removesuffix("\n").removesuffix("\r")
+        return cls(text=text, extra=extra, metadata=metadata or {}, transform=transform or {},
                    path=path, **fields)
 
     def table(self) -> dict[str, Any]:
