@@ -17,7 +17,10 @@ REJECTED = [
     ('process where wildcard(a, "x*")', eqlmini.EqlSemanticError, "Unknown function [wildcard]", 1, 15),
     ('process where a like null', eqlmini.EqlSemanticError, "must be [string]", 1, 22),
     ('process where a regex true', eqlmini.EqlSemanticError, "must be [string]", 1, 23),
-    ('process where length(a) : "x"', eqlmini.EqlSemanticError, "1st argument", 1, 15),
+    # InsensitiveBinaryComparison.resolveInputType: isString(left, ":", FIRST) (VerifierTests
+    # testIncorrectUsageOfStringEquals).
+    ('process where length(a) : "x"', eqlmini.EqlSemanticError,
+     "first argument of [:] must be [string], found value [length(a)]", 1, 15),
     ('process where a : b', eqlmini.EqlSyntaxError, "unexpected 'b'", 1, 19),
     ('process where a == b', eqlmini.EqlSemanticError, "Comparisons against fields", 1, 15),
     ('process where length(a) < length(b)', eqlmini.EqlSemanticError, "Comparisons against fields", 1, 15),
@@ -31,14 +34,22 @@ REJECTED = [
     ('process where 1 in (a)', eqlmini.EqlSemanticError,
      "Comparisons against fields are not (currently) supported; offender [a] in [1 in (a)]", 1, 15),
     # InsensitiveBinaryComparison.resolveInputType: `in~` is an insensitive equality per item.
+    # InsensitiveEquals: its symbol is ":" (InsensitiveBinaryComparisonProcessor.SEQ), its regular one "in".
     ('process where a in~ (1)', eqlmini.EqlSemanticError,
-     "must be [string], found value [1] type [integer]; consider using [in] instead", 1, 15),
+     "second argument of [:] must be [string], found value [1] type [integer]; consider using [in] instead", 1, 15),
     ('process where a in~ ("x", true)', eqlmini.EqlSemanticError, "consider using [in] instead", 1, 15),
     ('process where a : 1', eqlmini.EqlSemanticError,
      "second argument of [:] must be [string], found value [1] type [integer]; consider using [==] instead", 1, 19),
-    ('process where "a" + 1 == 2', eqlmini.EqlSemanticError, "must be [numeric]", 1, 15),
-    ('process where 1', eqlmini.EqlSemanticError, "Condition expression needs to be boolean", 1, 15),
-    ('process where 1 and true', eqlmini.EqlSemanticError, "must be [boolean]", 1, 15),
+    # TypeResolutions.isNumeric / isBoolean with ES's ParamOrdinal words (FIRST, SECOND; none for Neg, Not).
+    ('process where "a" + 1 == 2', eqlmini.EqlSemanticError,
+     'first argument of ["a" + 1] must be [numeric], found value ["a"] type [keyword]', 1, 15),
+    ('process where -"a" == 1', eqlmini.EqlSemanticError,
+     'argument of [-"a"] must be [numeric], found value ["a"] type [keyword]', 1, 15),
+    ('process where 1', eqlmini.EqlSemanticError, "Condition expression needs to be boolean, found [INTEGER]", 1, 15),
+    ('process where 1 and true', eqlmini.EqlSemanticError,
+     "first argument of [1 and true] must be [boolean], found value [1] type [integer]", 1, 15),
+    ('process where not "a"', eqlmini.EqlSemanticError,
+     'argument of [not "a"] must be [boolean], found value ["a"] type [keyword]', 1, 19),
     ('process where a regex "a\\\\t"', eqlmini.EqlSemanticError, "", 1, 15),
     ('process where a regex "(a"', eqlmini.EqlSemanticError, "", 1, 15),
     ('process where a regex "(a&b)c"', eqlmini.EqlUnsupportedError, "", 1, 15),

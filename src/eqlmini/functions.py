@@ -42,7 +42,7 @@ from .patterns import (
 )
 from .values import to_text as _java_string
 
-__all__ = ["FUNCTIONS", "NOT_CONSTANT", "Function", "check_arguments", "evaluate", "literal_type", "resolve"]
+__all__ = ["FUNCTIONS", "NOT_CONSTANT", "Function", "check_arguments", "evaluate", "literal_type", "ordinal", "resolve"]
 
 Implementation = Callable[..., object]
 
@@ -353,7 +353,8 @@ _RETURN_FITS = {"string": frozenset({"string", "ip"}), "number": frozenset({"num
 _RETURN_TYPE_NAMES = {"string": "keyword", "number": "numeric", "boolean": "boolean"}
 
 
-def _ordinal(index: int) -> str:
+def ordinal(index: int) -> str:
+    """The word ES puts before "argument" for the argument at ``index`` (from 0): "first ", ...."""
     return _ORDINALS[index] if index < len(_ORDINALS) else ""
 
 
@@ -409,8 +410,10 @@ def resolve(call: ast.Call) -> Function:
     return function
 
 
-def check_arguments(call: ast.Call, function: Function) -> None:
-    """Check literal arguments (and the result type of nested calls) against the signature."""
+def check_arguments(call: ast.Call, function: Function,
+                    arg_type: Callable[[ast.Expr], tuple[frozenset[str], str] | None] | None = None) -> None:
+    """Check literal arguments (and the result type of nested calls) against the signature;
+    ``arg_type`` may give (parameter types it fits, type name) for other arguments (mapped fields)."""
     for index, arg in enumerate(call.args):
         accepted = function.param_types[min(index, len(function.param_types) - 1)]
         if "any" in accepted:
@@ -423,10 +426,13 @@ def check_arguments(call: ast.Call, function: Function) -> None:
             returns = FUNCTIONS[arg.name.lower()].return_type
             fits, type_name = _RETURN_FITS[returns], _RETURN_TYPE_NAMES[returns]
         else:
-            continue
+            known = arg_type(arg) if arg_type else None
+            if known is None:
+                continue
+            fits, type_name = known
         if not fits & accepted:
             expected = " or ".join(sorted(_TYPE_WORDS[name] for name in accepted))
-            raise EqlSemanticError(f"{_ordinal(index)}argument of [{call}] must be [{expected}], "
+            raise EqlSemanticError(f"{ordinal(index)}argument of [{call}] must be [{expected}], "
                                    f"found value [{arg}] type [{type_name}]", call.span)
     if function.check is not None:
         function.check(call)
@@ -436,13 +442,13 @@ def _check_cidr_blocks(call: ast.Call) -> None:
     """cidrMatch blocks must be constants (as in ES) and valid addresses or CIDR blocks."""
     for index, arg in enumerate(call.args[1:], start=1):
         if not isinstance(arg, ast.Literal):
-            raise EqlSemanticError(f"{_ordinal(index)}argument of [{call}] must be a constant, "
+            raise EqlSemanticError(f"{ordinal(index)}argument of [{call}] must be a constant, "
                                    f"received [{arg}]", call.span)
         if isinstance(arg.value, str):
             try:
                 _cidr_range(arg.value)
             except _Fault as fault:
-                raise EqlSemanticError(f"{_ordinal(index)}argument of [{call}]: {fault}", call.span) from None
+                raise EqlSemanticError(f"{ordinal(index)}argument of [{call}]: {fault}", call.span) from None
 
 
 # --------------------------------------------------------------------------- the table
