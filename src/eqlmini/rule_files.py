@@ -31,7 +31,8 @@ from .errors import EqlError, Span
 from .parser import comment_end
 from .rules import _FILE_TABLES, KNOWN_KEYS, NotEqlError, Rule, RuleError, RuleWarning
 
-__all__ = ["OnError", "Skipped", "bundled_rules", "bundled_rules_folder", "load_rule", "load_rules", "rule_files"]
+__all__ = ["OnError", "Skipped", "bundled_rules", "bundled_rules_folder", "load_rule", "load_rules", "place_error",
+           "rule_files"]
 
 # What a caller does with a file that cannot be loaded (or a link not followed): (path, error).
 OnError = Callable[[Path, EqlError], None]
@@ -280,6 +281,21 @@ def _skip_space(source: str, index: int) -> int:
     return index
 
 
+def place_error(path: str | Path, error: EqlError) -> EqlError:
+    """``error`` about the rule of the file ``path``, placed in the file: a :class:`RuleError`
+    with a ``key`` on the line that sets the key, any other error (its line and column counted
+    in the rule's query text, as :func:`eqlmini.schemas.check` gives them) where the query is.
+
+    For checks made after loading (a schema, say); the file is read again.
+    """
+    path = Path(path)
+    source = _read(path)
+    _, _, metadata_at, query_at = (_read_toml if path.suffix.lower() == ".toml" else _read_eql)(source, path)
+    if isinstance(error, RuleError) and error.key is not None:
+        return _at_key(error, path, source, metadata_at)
+    return _moved(error, path, source, query_at)
+
+
 def _moved(error: EqlError, path: Path, source: str, offset: int | None) -> EqlError:
     """The same error about ``path``, its span (relative to ``source[offset:]``) made absolute;
     ``offset`` None: the place is unknown."""
@@ -294,11 +310,13 @@ def _moved(error: EqlError, path: Path, source: str, offset: int | None) -> EqlE
             return at_line + line - 1, at_column + (column - 1 if at_line == 1 else 0)
 
         span = Span(*shift(error.span.line, error.span.column), *shift(error.span.end_line, error.span.end_column))
-    moved = type(error)(f"{path}: {error.message}", span, source if span else None)
-    if isinstance(error, RuleError) and isinstance(moved, RuleError):
-        moved.key = error.key
-    if isinstance(error, NotEqlError) and isinstance(moved, NotEqlError):
-        moved.language = error.language
+    # A copy with every attribute (a RuleError's key, an UnknownFieldError's suggestions), not
+    # a new error: subclasses take other arguments.
+    moved = type(error).__new__(type(error))
+    moved.__dict__.update(error.__dict__)
+    moved.message = f"{path}: {error.message}"
+    moved.args = (moved.message,)
+    moved.span, moved.text = span, source if span else None
     return moved
 
 
