@@ -237,7 +237,7 @@ def cut(text: str, width: int, kind: str = "text") -> str:
                 break
             kept = f"{kept} {item}" if kept else item
         return f"{kept} {ELLIPSIS}" if kept else ELLIPSIS
-    return text[:width - 1] + ELLIPSIS
+    return text[:width - 1].rstrip() + ELLIPSIS
 
 
 def _one_line(value: Any) -> str:

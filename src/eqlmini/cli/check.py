@@ -27,7 +27,7 @@ from .common import INTERNAL, INVALID, OK, USAGE, Stop, add_output_options, exit
     open_writer, plural, report_error, say
 from .packs import add_pack_options
 
-COLUMNS = (Column("STATUS", 6), Column("FILE", 50, "path"), Column("RULE", 30))
+COLUMNS = (Column("STATUS", 6), Column("FILE", 36, "path"), Column("RULE", 30))
 
 
 def add(commands: argparse._SubParsersAction) -> None:

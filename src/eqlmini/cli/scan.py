@@ -21,7 +21,7 @@ from .common import FOUND, INPUT, INPUT_TROUBLE, INVALID, OK, add_output_options
 from .packs import add_rules_option, add_selection_options, load_pack
 from .reading import Reading, add_input_options
 
-COLUMNS = (Column("TIME", 24), Column("SEVERITY", 8), Column("RISK", None), Column("RULE", 36),
+COLUMNS = (Column("TIME", 24), Column("SEVERITY", 8), Column("RISK", None), Column("RULE", 32),
            Column("RULE_ID", None), Column("ATT&CK", 12, "ids"), Column("HOST", None), Column("SOURCE", 24, "path"),
            Column("EVENT", 30))
 MAX_HOSTS = 10  # hosts named in the timeline; the others are counted
