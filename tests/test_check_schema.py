@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import CORPUS, PROJECT, SHARED, require
+from conftest import CORPUS, PROJECT, SHARED, ndjson, require, run_cli
 
-from eqlmini.cli import main
 from eqlmini.rule_toml import dumps
 
 BUNDLED = PROJECT / "rules" / "xp_cmdshell.eql"
@@ -19,14 +17,6 @@ DETECTION_RULES_DATA = SHARED / "corpus" / "detection-rules-data"
 PREFIXES = [("winlog", 42), ("file", 36), ("aws", 27), ("process", 20)]  # file.Ext.*, process.Ext.*: Elastic Defend
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
-    status = main([str(arg) for arg in args])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
-
-def records(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.splitlines()]
 
 
 def write(path: Path, text: str) -> Path:
@@ -42,9 +32,9 @@ def test_a_typo_in_a_copy_of_the_bundled_rule_is_caught_with_a_suggestion(capsys
     typo = write(tmp_path / "typo.eql", text)
     line = text[:text.index("process.parnet.name")].count("\n") + 1
     column = text.index("process.parnet.name") - text.rfind("\n", 0, text.index("process.parnet.name"))
-    status, out, err = run(capsys, "check", "--schema", "ecs", "--format", "json", typo, BUNDLED)
+    status, out, err = run_cli(capsys, "check", "--schema", "ecs", "--format", "json", typo, BUNDLED)
     assert status == 3
-    (problem, ok) = records(out)
+    (problem, ok) = ndjson(out)
     assert problem == {
         "path": str(typo), "ok": False, "line": line, "column": column, "field": "process.parnet.name",
         "error": f"{typo}: Unknown column [process.parnet.name], did you mean any of [process.parent.name, "
@@ -55,8 +45,8 @@ def test_a_typo_in_a_copy_of_the_bundled_rule_is_caught_with_a_suggestion(capsys
     assert f"(line {line}, column {column})\n" in err and "\n" + " " * (column - 1) + "^\n" in err
     assert err.endswith("checked 2 files: 1 valid rule, 1 error; 1 rule with fields outside the schema "
                         "(1 distinct field)\n")
-    assert run(capsys, "check", typo)[0] == 0  # without a schema, any field goes
-    status, out, _ = run(capsys, "check", "--schema", "ecs", "--format", "table", typo)
+    assert run_cli(capsys, "check", typo)[0] == 0  # without a schema, any field goes
+    status, out, _ = run_cli(capsys, "check", "--schema", "ecs", "--format", "table", typo)
     assert out.splitlines()[1].startswith(f"error   {typo}  line {line}, column {column}: Unknown column "
                                           "[process.parnet.name], did you mean any of [process.parent.name,")
 
@@ -69,30 +59,30 @@ def test_schemas_from_files_merged(capsys: pytest.CaptureFixture[str], tmp_path:
     mapping = write(tmp_path / "mapping.json", json.dumps(
         {"mappings": {"properties": {"custom": {"properties": {"score": {"type": "long"}}}}}}))
     fields = write(tmp_path / "fields.json", json.dumps({"custom.score": "long"}))
-    status, _, err = run(capsys, "check", "--schema", "ecs", rule)
+    status, _, err = run_cli(capsys, "check", "--schema", "ecs", rule)
     assert status == 3 and "Unknown column [custom.score]" in err and "(line 4, column 15)" in err
-    assert run(capsys, "check", "--schema", "ecs", "--schema", mapping, rule)[0] == 0
-    assert run(capsys, "check", "--schema", fields, "--schema", "ecs", rule)[0] == 0
-    status, _, err = run(capsys, "check", "--schema", mapping, rule)  # the mapping alone lacks process.name
+    assert run_cli(capsys, "check", "--schema", "ecs", "--schema", mapping, rule)[0] == 0
+    assert run_cli(capsys, "check", "--schema", fields, "--schema", "ecs", rule)[0] == 0
+    status, _, err = run_cli(capsys, "check", "--schema", mapping, rule)  # the mapping alone lacks process.name
     assert status == 3 and "Unknown column [process.name]" in err
-    status, _, err = run(capsys, "check", "--schema", tmp_path / "missing.json", rule)
+    status, _, err = run_cli(capsys, "check", "--schema", tmp_path / "missing.json", rule)
     assert status == 2 and err.startswith("eqlmini: --schema: unknown schema")
 
 
 def test_a_rule_names_its_schema_and_fields_in_its_header(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path / "rules" / "fields.json", json.dumps({"custom": {"score": "long"}}))
     named = write(tmp_path / "rules" / "named.eql", RULE.format(header='schema = ["ecs", "fields.json"]\n'))
-    required = write(tmp_path / "rules" / "required.eql", RULE.format(
+    write(tmp_path / "rules" / "required.eql", RULE.format(
         header='schema = "ecs"\nrequired_fields = [{name = "custom.score", type = "long", ecs = false}]\n'))
     bare = write(tmp_path / "rules" / "bare.eql", RULE.format(header='schema = "ecs"\n'))
-    status, out, err = run(capsys, "check", "--format", "json", tmp_path / "rules")  # no --schema: the headers'
-    assert status == 3 and {Path(r["path"]).name: r["ok"] for r in records(out)} == {
+    status, out, err = run_cli(capsys, "check", "--format", "json", tmp_path / "rules")  # no --schema: the headers'
+    assert status == 3 and {Path(r["path"]).name: r["ok"] for r in ndjson(out)} == {
         "bare.eql": False, "named.eql": True, "required.eql": True}
     assert f"{bare}: Unknown column [custom.score]" in err
     wrong = write(tmp_path / "wrong" / "wrong.eql", RULE.format(header='severity = "low"\nschema = "nothere.json"\n'))
-    status, out, err = run(capsys, "check", "--format", "json", wrong)
-    assert status == 3 and records(out)[0]["line"] == 4 and "schema: unknown schema" in err
-    assert run(capsys, "scan", "--rules", named, "--format", "json", PROJECT / "examples")[0] == 0  # a known key
+    status, out, err = run_cli(capsys, "check", "--format", "json", wrong)
+    assert status == 3 and ndjson(out)[0]["line"] == 4 and "schema: unknown schema" in err
+    assert run_cli(capsys, "scan", "--rules", named, "--format", "json", PROJECT / "examples")[0] == 0  # a known key
 
 
 def test_detection_rules_index_patterns(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -100,10 +90,10 @@ def test_detection_rules_index_patterns(capsys: pytest.CaptureFixture[str], tmp_
     table = {"name": "Computer", "type": "eql", "language": "eql", "index": ["winlogbeat-*"],
              "query": 'process where winlog.computer_name : "sql01*"\n'}
     rule = write(tmp_path / "computer.toml", dumps({"rule": table}))
-    status, _, err = run(capsys, "check", "--schema", "ecs", rule)
+    status, _, err = run_cli(capsys, "check", "--schema", "ecs", rule)
     assert status == 3 and "Unknown column [winlog.computer_name]" in err and "(line 7, column 15)" in err
-    assert run(capsys, "check", "--detection-rules-data", DETECTION_RULES_DATA, rule)[0] == 0
-    status, _, err = run(capsys, "check", "--detection-rules-data", tmp_path, rule)
+    assert run_cli(capsys, "check", "--detection-rules-data", DETECTION_RULES_DATA, rule)[0] == 0
+    status, _, err = run_cli(capsys, "check", "--detection-rules-data", tmp_path, rule)
     assert status == 2 and "is not a detection-rules etc folder" in err
 
 
@@ -118,8 +108,8 @@ def test_the_corpus_against_ecs(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     spec.loader.exec_module(bench)  # type: ignore[union-attr]
     for i, (table, metadata) in enumerate(bench.corpus_tables(CORPUS)):
         write(tmp_path / "rules" / f"{i:04}.toml", dumps({"metadata": metadata, "rule": table}))
-    status, out, err = run(capsys, "check", "--schema", "ecs", "--format", "json", tmp_path / "rules")
-    found = records(out)
+    status, out, err = run_cli(capsys, "check", "--schema", "ecs", "--format", "json", tmp_path / "rules")
+    found = ndjson(out)
     unknown = [r for r in found if not r["ok"]]
     assert status == 3 and len(found) - len(unknown) == 827 and all("field" in r for r in unknown)
     rules_outside = {r["path"] for r in unknown}
@@ -130,7 +120,7 @@ def test_the_corpus_against_ecs(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     prefixes = Counter(prefix for _, prefix in {(r["path"], r["field"].split(".")[0]) for r in unknown})
     assert prefixes.most_common(4) == PREFIXES
     require(DETECTION_RULES_DATA)
-    status, out, err = run(capsys, "check", "--detection-rules-data", DETECTION_RULES_DATA, "--format", "json",
+    status, out, err = run_cli(capsys, "check", "--detection-rules-data", DETECTION_RULES_DATA, "--format", "json",
                            tmp_path / "rules")
     assert status == 3 and err.endswith("checked 1024 files: 933 valid rules, 91 errors; 91 rules with fields "
                                         "outside the schema (59 distinct fields)\n")

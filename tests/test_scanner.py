@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT, SHARED, require
+from conftest import PROJECT, SHARED, ndjson, require, run_cli
 
 from eqlmini import output
 from eqlmini.cli import main
@@ -28,14 +28,6 @@ RULE_ID = "4ed493fc-d637-4a36-80ff-ac84937e5461"
 EXAMPLE_LINES = EXAMPLE.read_text(encoding="utf-8").splitlines()
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
-    status = main([str(arg) for arg in args])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
-
-def records(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.splitlines()]
 
 
 def write(path: Path, text: str) -> Path:
@@ -63,8 +55,8 @@ def test_a_folder_of_mixed_inputs(capsys: pytest.CaptureFixture[str], tmp_path: 
     array = "[\n" + ",\n".join(EXAMPLE_LINES) + "\n]\n"  # one event per line, after a "[" line
     write(logs / "c.JSON", array)
     write(logs / "notes.txt", "not an event file: left alone\n")
-    status, out, err = run(capsys, "scan", "--format", "json", logs)
-    alerts = records(out)
+    status, out, err = run_cli(capsys, "scan", "--format", "json", logs)
+    alerts = ndjson(out)
     assert status == 1 and len(alerts) == 69 + 3 * 4, err
     assert f"{140 + 3 * 16} events from 4 files; 81 alerts" in err
     by_file: dict[str, list[dict[str, Any]]] = {}
@@ -84,23 +76,23 @@ def test_glob_patterns_and_what_they_miss(capsys: pytest.CaptureFixture[str], tm
     (tmp_path / "one").mkdir()
     shutil.copy(EXAMPLE, tmp_path / "one" / "a.log")  # a pattern takes any name it matches
     shutil.copy(EXAMPLE, tmp_path / "one" / "b.ndjson")
-    status, out, err = run(capsys, "scan", "--format", "json", tmp_path / "**" / "*.log")
-    assert status == 1 and len(records(out)) == 4 and "16 events from 1 file" in err
-    status, out, err = run(capsys, "scan", "--format", "json", tmp_path / "**" / "*.nothing", tmp_path / "one")
-    assert status == 4 and len(records(out)) == 4  # the folder takes b.ndjson, not a.log
+    status, out, err = run_cli(capsys, "scan", "--format", "json", tmp_path / "**" / "*.log")
+    assert status == 1 and len(ndjson(out)) == 4 and "16 events from 1 file" in err
+    status, out, err = run_cli(capsys, "scan", "--format", "json", tmp_path / "**" / "*.nothing", tmp_path / "one")
+    assert status == 4 and len(ndjson(out)) == 4  # the folder takes b.ndjson, not a.log
     assert f"eqlmini: {tmp_path / '**' / '*.nothing'}: pattern: no file matches" in err
     (tmp_path / "empty").mkdir()
-    status, _, err = run(capsys, "scan", tmp_path / "empty")
+    status, _, err = run_cli(capsys, "scan", tmp_path / "empty")
     assert status == 4 and f"{tmp_path / 'empty'}: folder: no event files in it" in err
 
 
 def test_an_empty_evtx_file_is_input_trouble(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     empty = write(tmp_path / "Security.evtx", "")
-    status, out, err = run(capsys, "scan", "--format", "json", empty, EXAMPLE)
-    assert status == 4 and len(records(out)) == 4
+    status, out, err = run_cli(capsys, "scan", "--format", "json", empty, EXAMPLE)
+    assert status == 4 and len(ndjson(out)) == 4
     assert f"eqlmini: {empty}: file: empty file: not an EVTX file" in err and "1 unreadable" in err
     empty_json = write(tmp_path / "events.ndjson", "")  # an empty log of JSON lines holds no events: fine
-    assert run(capsys, "scan", empty_json)[0] == 0
+    assert run_cli(capsys, "scan", empty_json)[0] == 0
 
 
 # ----------------------------------------------------------------------------- time window
@@ -116,22 +108,22 @@ def test_time_bounds() -> None:
 
 @pytest.mark.parametrize("text", ["yesterday", "1715677325000", "-7y", "2024-13-01"])
 def test_a_bad_time_is_a_usage_error(capsys: pytest.CaptureFixture[str], text: str) -> None:
-    status, _, err = run(capsys, "scan", "--from", text, EXAMPLE)
+    status, _, err = run_cli(capsys, "scan", "--from", text, EXAMPLE)
     assert status == 2 and f"argument --from: not a time: {text!r}" in err
 
 
 def test_from_and_to(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    status, out, err = run(capsys, "scan", "--format", "json", "--from", "2024-05-14T09:02:05Z",
+    status, out, err = run_cli(capsys, "scan", "--format", "json", "--from", "2024-05-14T09:02:05Z",
                            "--to", "2024-05-14T09:02:35Z", EXAMPLE)
-    assert status == 1 and [a["timestamp"] for a in records(out)] == ["2024-05-14T09:02:09.402Z",
+    assert status == 1 and [a["timestamp"] for a in ndjson(out)] == ["2024-05-14T09:02:09.402Z",
                                                                       "2024-05-14T09:02:31.688Z"]
     assert "16 events from 1 file (12 outside --from/--to); 2 alerts" in err
-    status, out, err = run(capsys, "scan", "--from", "-7d", EXAMPLE)  # the example is from 2024
+    status, out, err = run_cli(capsys, "scan", "--from", "-7d", EXAMPLE)  # the example is from 2024
     assert status == 0 and out == "" and "(16 outside --from/--to); 0 alerts" in err
-    assert run(capsys, "scan", "--to", "-1d", "--format", "json", EXAMPLE)[0] == 1
+    assert run_cli(capsys, "scan", "--to", "-1d", "--format", "json", EXAMPLE)[0] == 1
     untimed = write(tmp_path / "untimed.ndjson", '{"event": {"category": "process"}}\n' + EXAMPLE_LINES[10] + "\n")
-    status, out, err = run(capsys, "search", "process where true", "--from", "2024-01-01", untimed)
-    assert status == 1 and len(records(out)) == 1 and "1 without a timestamp, left out by --from/--to" in err
+    status, out, err = run_cli(capsys, "search", "process where true", "--from", "2024-01-01", untimed)
+    assert status == 1 and len(ndjson(out)) == 1 and "1 without a timestamp, left out by --from/--to" in err
 
 
 # ----------------------------------------------------------------------------- rule selection
@@ -163,26 +155,26 @@ def test_rule_selection(capsys: pytest.CaptureFixture[str], tmp_path: Path, opti
                         names: list[str]) -> None:
     for name, text in PACK.items():
         write(tmp_path / name, text)
-    status, out, _ = run(capsys, "rules", "--format", "json", "--rules", tmp_path, "--rules", PROJECT / "rules",
+    status, out, _ = run_cli(capsys, "rules", "--format", "json", "--rules", tmp_path, "--rules", PROJECT / "rules",
                          *options)
-    assert status == 0 and [rule["name"] for rule in records(out)] == names
+    assert status == 0 and [rule["name"] for rule in ndjson(out)] == names
 
 
 def test_selection_applies_to_scan_and_may_select_nothing(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     for name, text in PACK.items():
         write(tmp_path / name, text)
-    status, out, err = run(capsys, "scan", "--format", "json", "--rules", tmp_path, "--rules", PROJECT / "rules",
+    status, out, err = run_cli(capsys, "scan", "--format", "json", "--rules", tmp_path, "--rules", PROJECT / "rules",
                            "--min-severity", "high", EXAMPLE)
-    assert status == 1 and {a["rule"] for a in records(out)} == {RULE, "Scheduled file"}
+    assert status == 1 and {a["rule"] for a in ndjson(out)} == {RULE, "Scheduled file"}
     assert "from 2 of 2 rules" in err
-    status, out, err = run(capsys, "scan", "--rules", tmp_path, "--tactic", "TA0040", EXAMPLE)
+    status, out, err = run_cli(capsys, "scan", "--rules", tmp_path, "--tactic", "TA0040", EXAMPLE)
     assert status == 2 and out == "" and err == "eqlmini: no rule matches the selection (2 rules loaded)\n"
 
 
 # ----------------------------------------------------------------------------- output
 def test_csv_to_a_file_read_back(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     target = tmp_path / "alerts.csv"
-    status, out, err = run(capsys, "scan", "-o", target, EXAMPLE)
+    status, out, err = run_cli(capsys, "scan", "-o", target, EXAMPLE)
     assert status == 1 and out == "" and "4 alerts" in err
     with target.open(newline="", encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
@@ -199,19 +191,19 @@ def test_csv_to_a_file_read_back(capsys: pytest.CaptureFixture[str], tmp_path: P
 def test_output_file_format_from_its_extension(capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str,
                                                format: str) -> None:
     target = tmp_path / name
-    assert run(capsys, "scan", "-q", "-o", target, EXAMPLE)[:2] == (1, "")
+    assert run_cli(capsys, "scan", "-q", "-o", target, EXAMPLE)[:2] == (1, "")
     text = target.read_text(encoding="utf-8")
-    assert (text.startswith("TIME ") if format == "table" else len(records(text)) == 4)
-    assert run(capsys, "rules", "--format", "csv", "-o", target)[0] == 0  # --format wins over the name
+    assert (text.startswith("TIME ") if format == "table" else len(ndjson(text)) == 4)
+    assert run_cli(capsys, "rules", "--format", "csv", "-o", target)[0] == 0  # --format wins over the name
     assert target.read_text(encoding="utf-8").startswith("SEVERITY,RISK,KIND,ATT&CK,RULE_ID,PATH,NAME\n")
 
 
 def test_csv_of_search_and_check(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "search", "--format", "csv", 'process where process.args : "whoami"', EXAMPLE)
+    status, out, _ = run_cli(capsys, "search", "--format", "csv", 'process where process.args : "whoami"', EXAMPLE)
     rows = list(csv.reader(io.StringIO(out)))
     assert status == 1 and rows[0] == ["TIME", "CATEGORY", "SOURCE", "EVENT"] and len(rows) == 4
     assert rows[1][1:3] == ["process", f"{EXAMPLE}:7"] and rows[3][1:3] == ["process", f"{EXAMPLE}:11"]
-    status, out, _ = run(capsys, "check", "--format", "csv", PROJECT / "rules")
+    status, out, _ = run_cli(capsys, "check", "--format", "csv", PROJECT / "rules")
     assert status == 0 and list(csv.reader(io.StringIO(out)))[1] == ["ok", str(PROJECT / "rules" / "xp_cmdshell.eql"),
                                                                     RULE]
 
@@ -221,7 +213,7 @@ def test_tables_cut_text_only_on_a_terminal(capsys: pytest.CaptureFixture[str], 
     rule = write(tmp_path / "many.eql", '/*\nname = "' + "A rule with a rather long name " * 2 + '"\n'
                  + "".join(f'\n[[threat]]\nframework = "MITRE ATT&CK"\n[threat.tactic]\nid = "TA000{n}"\n'
                            f'name = "Tactic {n}"\n' for n in range(2, 6)) + '*/\nprocess where process.name : "cmd.exe"\n')
-    _, piped, _ = run(capsys, "scan", "--format", "table", "-q", "--rules", rule, EXAMPLE)
+    _, piped, _ = run_cli(capsys, "scan", "--format", "table", "-q", "--rules", rule, EXAMPLE)
     assert "…" not in piped and "A rule with a rather long name A rule with a rather long name" in piped
     assert "TA0002 TA0003 TA0004 TA0005" in piped
     terminal = Terminal()
@@ -256,7 +248,7 @@ def test_timeline(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     events = write(tmp_path / "events.ndjson", "\n".join([*EXAMPLE_LINES, json.dumps(other)]) + "\n")
     write(tmp_path / "rules" / "any.eql", '/*\nname = "Any cmd"\nseverity = "low"\n*/\nprocess where '
                                           'process.name : "cmd.exe" and event.type == "start"\n')
-    status, _, err = run(capsys, "scan", "--format", "json", "--rules", tmp_path / "rules", "--rules", PROJECT / "rules",
+    status, _, err = run_cli(capsys, "scan", "--format", "json", "--rules", tmp_path / "rules", "--rules", PROJECT / "rules",
                          events)
     assert status == 1 and err.splitlines() == [
         "eqlmini: 17 events from 1 file; 16 alerts from 2 of 2 rules",
@@ -273,7 +265,7 @@ def test_timeline(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
 @pytest.mark.parametrize("query", ["process where (a", "process where a ==", "process where a b", "sequence [",
                                    "process where foo(", "process where a in (1,", 'process where a == "x'])
 def test_syntax_errors_speak_eql(capsys: pytest.CaptureFixture[str], query: str) -> None:
-    status, _, err = run(capsys, "search", query, EXAMPLE)
+    status, _, err = run_cli(capsys, "search", query, EXAMPLE)
     assert status == 3 and err.startswith("eqlmini: syntax error: ")
     for internals in ("__ANON", "__anon", "$END", "$end", "Token(", "a name, a name", "RPAR", "LPAR"):
         assert internals not in err
