@@ -92,7 +92,9 @@ class _Schemas:
         """What the rule's query breaks in its schema (none when it has none), placed in its file."""
         parts = [*self.base, *self._named_by(rule)]
         if self.data is not None:
-            parts.append(schemas.for_detection_rule(rule.table(), self.data))
+            from ..schemas.detection_rules import for_detection_rule  # reads gzip data: only when asked
+
+            parts.append(for_detection_rule(rule.table(), self.data))
         if not parts:
             return []
         required = {item["name"]: item["type"] for item in rule.extra.get("required_fields") or ()

@@ -53,7 +53,7 @@ def _walk(folder: str, report: ReadReport) -> list[str]:
     def unreadable(error: OSError) -> None:
         report.add(str(error.filename), "folder", f"cannot read: {error.strerror or error}")
 
-    files = []
+    files: list[str] = []
     for root, folders, names in os.walk(folder, onerror=unreadable):
         folders.sort()
         files.extend(os.path.join(root, name) for name in sorted(names) if is_event_file(name))
