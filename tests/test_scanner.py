@@ -198,6 +198,18 @@ def test_output_file_format_from_its_extension(capsys: pytest.CaptureFixture[str
     assert target.read_text(encoding="utf-8").startswith("SEVERITY,RISK,KIND,ATT&CK,RULE_ID,PATH,NAME\n")
 
 
+def test_search_names_the_sources_of_a_sequence(capsys: pytest.CaptureFixture[str]) -> None:
+    query = ('sequence with maxspan=1m [process where process.parent.name : "sqlservr.exe"] by process.pid '
+             '[process where process.name : "certutil.exe"] by process.parent.pid')
+    status, out, _ = run_cli(capsys, "search", "--format", "json", query, EXAMPLE)
+    (result,) = ndjson(out)
+    assert status == 1 and result["join_keys"] == [4132]
+    assert result["sources"] == [{"file": str(EXAMPLE), "line": 12}, {"file": str(EXAMPLE), "line": 13}]
+    assert [json.loads(EXAMPLE_LINES[12 - 1]), json.loads(EXAMPLE_LINES[13 - 1])] == result["events"]
+    status, out, _ = run_cli(capsys, "search", "--format", "table", query, EXAMPLE)
+    assert [row.split()[2] for row in out.splitlines()[1:]] == [f"{EXAMPLE}:12", f"{EXAMPLE}:13"]
+
+
 def test_csv_of_search_and_check(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, "search", "--format", "csv", 'process where process.args : "whoami"', EXAMPLE)
     rows = list(csv.reader(io.StringIO(out)))

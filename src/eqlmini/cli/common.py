@@ -11,6 +11,7 @@ import argparse
 import gc
 import os
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -45,18 +46,13 @@ class Stop(Exception):
         self.status = status
 
 
-def exit_statuses(*statuses: tuple[int, str], more: str = "") -> str:
-    """The ``exit status:`` section of a help text: ``statuses``, then those every command shares."""
+def exit_statuses(*statuses: tuple[int, str]) -> str:
+    """The ``exit status:`` section of a help text: ``statuses``, then those every command shares
+    (wrapped here: argparse keeps an epilog's lines as they are)."""
     lines = ["exit status:"]
     for status, meaning in sorted((*statuses, *_COMMON)):
-        words, line = meaning.split(), f"  {status:<5}"
-        for word in words:  # wrapped by hand: argparse keeps an epilog's lines as they are
-            if len(line) + len(word) > 88:
-                lines.append(line.rstrip())
-                line = " " * 7
-            line += word + " "
-        lines.append(line.rstrip())
-    return "\n".join(lines) + (f"\n  {more}" if more else "")
+        lines += textwrap.wrap(meaning, 88, initial_indent=f"  {status:<5}", subsequent_indent=" " * 7)
+    return "\n".join(lines)
 
 
 def new_command(commands: Any, name: str, run: Callable[[argparse.Namespace], int], text: str,
@@ -68,11 +64,11 @@ def new_command(commands: Any, name: str, run: Callable[[argparse.Namespace], in
     return sub
 
 
-def add_output_options(sub: argparse.ArgumentParser, *, formats: Sequence[str] = FORMATS) -> None:
+def add_output_options(sub: argparse.ArgumentParser) -> None:
     """``--format``, ``-o`` and ``-q``, as every command that writes rows takes them."""
-    sub.add_argument("--format", choices=formats,
+    sub.add_argument("--format", choices=FORMATS,
                      help="table (the default on a terminal), json: one JSON object per line (the default "
-                          "otherwise)" + (", or csv" if "csv" in formats else ""))
+                          "otherwise), or csv")
     sub.add_argument("-o", "--output", metavar="FILE",
                      help="write to FILE instead of standard output (its format from its extension: .csv, "
                           ".ndjson, .jsonl, .json, .txt for a table; else json)")
