@@ -1,25 +1,37 @@
-"""Events per second and peak memory of a 3-stage sequence over a long generated stream.
+"""The sequence engine alone: events per second and peak memory over ready events.
 
-    python benchmarks/sequence.py [--events N] [--keys K] [--seed S]
+    python benchmarks/sequence.py [--events N] [--keys K] [--seed S] [--repeat R]
 
 The query is ``sequence by host.id, process.entity_id with maxspan=1m`` with three stages
-(process start, network connection, file creation). Events are generated lazily (the stream
-never sits in memory, as with a large log file): K distinct (host, process) keys, timestamps
-rising by 1-20 ms, so that a key recurs every few seconds and many partial sequences expire.
-The same stream is then run through an event query (the first stage on its own), for
-comparison. Peak memory is tracemalloc's peak over each run, which counts what the engine
-holds (partials, queues), not the generated events already gone.
+(process start, network connection, file creation). N seeded nested ECS events over K
+distinct (host, process) keys, timestamps rising by 1-20 ms (a key recurs every few
+seconds, so many partial sequences expire), are generated into a list *before* any timing:
+the figures are the engine's, not the generator's or a JSON reader's.
+
+Each run is repeated R times, interleaved, and reported as median and range:
+
+* ``bare loop``: ``for event in events: pass``, the floor;
+* ``event query``: the first stage on its own through ``Query.filter``, one compiled
+  predicate per event;
+* ``push() loop``: the sequence through ``Query.matcher()``, one ``push`` per event (the
+  live-stream path);
+* ``search()``: the sequence through ``Query.search(events)``, order check included.
+
+Peak memory is tracemalloc's peak during ``search()`` (the events already exist, so it
+counts what the engine holds), over the first third of the events and over all of them:
+equal figures mean memory stays flat as the stream grows.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import time
 import tracemalloc
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))  # run from a checkout, too
 
@@ -34,12 +46,13 @@ sequence by host.id, process.entity_id with maxspan=1m
 EVENT_QUERY = 'process where event.type == "start" and process.name : ("cmd.exe", "powershell.exe")'
 
 
-def stream(count: int, keys: int, seed: int) -> Iterator[dict[str, Any]]:
+def generate(count: int, keys: int, seed: int) -> list[dict[str, Any]]:
     """Nested ECS events in timestamp order, spread over ``keys`` (host, process) pairs."""
     rng = random.Random(seed)
     timestamp = 1_700_000_000_000
     names = ["cmd.exe", "powershell.exe", "svchost.exe", "chrome.exe"]
-    for i in range(count):
+    events = []
+    for _ in range(count):
         timestamp += rng.randint(1, 20)
         key = rng.randrange(keys)
         event: dict[str, Any] = {
@@ -56,21 +69,36 @@ def stream(count: int, keys: int, seed: int) -> Iterator[dict[str, Any]]:
         else:
             event["event"] = {"category": ["file"], "type": ["creation"]}
             event["file"] = {"extension": rng.choice(["ps1", "txt", "bat", "dll"])}
-        yield event
+        events.append(event)
+    return events
 
 
-def rate(query: eqlmini.Query | None, options: argparse.Namespace) -> tuple[float, int]:
-    """Events per second (and results) of one pass; None times the generator alone."""
-    events = stream(options.events, options.keys, options.seed)
+def bare_loop(events: list) -> int:
+    count = 0
+    for _ in events:
+        count += 1
+    return count
+
+
+def push_loop(query: eqlmini.Query, events: list) -> int:
+    matcher = query.matcher()
+    push = matcher.push
+    found = 0
+    for event in events:
+        found += len(push(event))
+    return found + len(matcher.close())
+
+
+def timed(run: Callable[[], int]) -> tuple[float, int]:
     start = time.perf_counter()
-    results = sum(1 for _ in (query.search(events) if query else events))
-    return options.events / (time.perf_counter() - start), results
+    results = run()
+    return time.perf_counter() - start, results
 
 
-def peak_memory(query: eqlmini.Query, options: argparse.Namespace) -> int:
-    """tracemalloc's peak over a second pass: what the engine holds beyond the stream."""
+def peak_memory(query: eqlmini.Query, events: list) -> int:
+    """tracemalloc's peak during one ``search()`` over ready events."""
     tracemalloc.start()
-    for _ in query.search(stream(options.events, options.keys, options.seed)):
+    for _ in query.search(events):
         pass
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -79,20 +107,44 @@ def peak_memory(query: eqlmini.Query, options: argparse.Namespace) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=300_000)
     parser.add_argument("--keys", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--repeat", type=int, default=3)
     options = parser.parse_args()
-    print(f"{options.events:,} events, {options.keys:,} keys, seed {options.seed}; Python {sys.version.split()[0]}")
-    generator, _ = rate(None, options)
-    print(f"{'run':<18}{'events/s':>12}{'peak memory':>14}{'results':>10}")
-    print(f"{'generator alone':<18}{generator:>12,.0f}{'':>14}{'':>10}")
-    for label, text in (("3-stage sequence", SEQUENCE), ("event query", EVENT_QUERY)):
-        query = eqlmini.compile(text)
-        events_per_second, results = rate(query, options)
-        peak = peak_memory(query, options)
-        print(f"{label:<18}{events_per_second:>12,.0f}{peak / 2**20:>10.1f} MiB{results:>10,}")
-    print("rates include generating each event; peak memory is tracemalloc's, from a second pass")
+    print(f"{options.events:,} ready events, {options.keys:,} keys, seed {options.seed}, "
+          f"{options.repeat} runs; Python {sys.version.split()[0]}")
+    events = generate(options.events, options.keys, options.seed)
+    sequence, event_query = eqlmini.compile(SEQUENCE), eqlmini.compile(EVENT_QUERY)
+    runs: dict[str, Callable[[], int]] = {
+        "bare loop": lambda: bare_loop(events),
+        "event query": lambda: sum(1 for _ in event_query.filter(events)),
+        "push() loop": lambda: push_loop(sequence, events),
+        "search()": lambda: sum(1 for _ in sequence.search(events)),
+    }
+    seconds: dict[str, list[float]] = {name: [] for name in runs}
+    results: dict[str, int] = {}
+    for _ in range(options.repeat):  # interleaved, so that load on the machine hits every run alike
+        for name, run in runs.items():
+            elapsed, results[name] = timed(run)
+            seconds[name].append(elapsed)
+    if results["push() loop"] != results["search()"]:
+        raise SystemExit(f"push() and search() disagree: {results['push() loop']} != {results['search()']}")
+
+    def rate(name: str) -> str:
+        rates = sorted(options.events / s for s in seconds[name])
+        return f"{statistics.median(rates):>12,.0f}  {rates[0]:>10,.0f} - {rates[-1]:<10,.0f}"
+
+    print(f"{'run':<14}{'events/s (median)':>18}  {'range':^23}{'results':>10}")
+    for name in runs:
+        shown = "" if name == "bare loop" else f"{results[name]:,}"
+        print(f"{name:<14}{rate(name)}{shown:>11}")
+    ratio = statistics.median(seconds["push() loop"]) / statistics.median(seconds["search()"])
+    print(f"search() vs push() loop: {ratio:.2f}x")
+    third = peak_memory(sequence, events[: options.events // 3])
+    whole = peak_memory(sequence, events)
+    print(f"search() peak memory (tracemalloc): {third / 2**20:.1f} MiB over {options.events // 3:,} events, "
+          f"{whole / 2**20:.1f} MiB over {options.events:,}")
 
 
 if __name__ == "__main__":

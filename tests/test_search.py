@@ -119,3 +119,30 @@ def test_on_error_reports_events_without_a_place_in_time_and_goes_on() -> None:
     assert ids(results) == [[1, 2], [3, 4], [5, 6]]
     assert [(position, event_id) for position, event_id, _ in heard] == [(1, 99)]
     assert "timestamp" in heard[0][2]
+
+
+@pytest.mark.parametrize("text", [
+    SEQUENCE,
+    "sequence by host.id with maxspan=1h [process where true] [file where true]",
+    "sample by host.id [process where true] [file where true]",
+    "process where true | head 5",
+    "any where true",
+])
+@pytest.mark.parametrize("as_stream", [False, True])
+def test_an_event_that_is_not_a_mapping_is_an_event_error(text: str, as_stream: bool) -> None:
+    query = eqlmini.compile(text)
+    events = [STREAM[0], None, "text", [STREAM[1]], STREAM[1]]
+
+    def source(items: list[Any]) -> Any:
+        return iter(items) if as_stream else items
+    with pytest.raises(eqlmini.EqlEventError, match="mapping"):
+        list(query.search(source(events)))
+    heard: list[int] = []
+    results = query.search(source(events), on_error=lambda position, event, error: heard.append(position))
+    assert ids(results) == ids(query.search([STREAM[0], STREAM[1]]))
+    assert heard == [1, 2, 3]
+    matcher = query.matcher()
+    with pytest.raises(eqlmini.EqlEventError, match="mapping"):
+        matcher.push(None)  # type: ignore[arg-type]
+    pushed = [result for event in (STREAM[0], STREAM[1]) for result in matcher.push(event)] + matcher.close()
+    assert ids(pushed) == ids(query.search([STREAM[0], STREAM[1]]))  # and it goes on as if never pushed

@@ -15,6 +15,8 @@ import os
 import random
 import re
 import tomllib
+import tracemalloc
+import warnings
 from collections import defaultdict, deque
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,6 +28,9 @@ from hypothesis import strategies as st
 from eqlmini.errors import EqlEventError
 from eqlmini.fields import getter
 from eqlmini.ordering import join_key_order
+import eqlmini
+from eqlmini import limits, samples
+from eqlmini.limits import EqlLimitWarning
 from eqlmini.samples import SampleMatcher
 from eqlmini.sequences import (
     EventOrder,
@@ -135,6 +140,36 @@ def test_ordered_raises_on_an_unsorted_stream_naming_the_position():
         next(stream)
     with pytest.raises(EqlEventError, match="out of order"):
         list(ordered([ev(1, 2, "a"), ev(2, 1, "a")], ORDER, assume_sorted=True))
+
+
+def test_ordered_checks_a_sorted_list_in_place():
+    # One pass over the list, nothing copied or held (memory stays flat however long it is).
+    already = [ev(1, 1, "a"), ev(2, 2, "a")]
+    assert ordered(already, ORDER) is already
+
+
+def test_ordered_reports_every_event_without_a_place_in_time_once():
+    heard = []
+    events = [ev(1, 2, "a"), {"id": 9}, ev(2, 1, "a"), {"id": 10, "t": 3, "id2": 1}, None, [1]]
+    events[3]["id"] = [1, 2]  # a tiebreaker that is not one value
+    order = EventOrder(lambda e: e.get("t"), lambda e: e.get("id"))
+    out = ordered(events, order, on_error=lambda position, event, error: heard.append((position, str(error))))
+    assert [e["id"] for e in out] == [2, 1]  # sorted, the others left out
+    assert [position for position, _ in heard] == [1, 3, 4, 5]
+    assert "mapping" in heard[2][1] and "mapping" in heard[3][1]
+    with pytest.raises(EqlEventError, match="mapping"):
+        ordered([ev(1, 1, "a"), None], order)
+
+
+def test_timestamp_texts_are_cached_only_when_short():
+    # A cache of timestamp texts must not keep event data alive: 2,000 long timestamp
+    # texts leave nothing behind (before: the last 1,024 of them, about 1 MB).
+    tracemalloc.start()
+    for i in range(2000):
+        assert timestamp_millis(" " * (1000 + i) + "7") == 7
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    assert held < 100_000
 
 
 def test_matcher_rejects_events_pushed_out_of_time_order():
@@ -547,6 +582,70 @@ def test_sample_needs_every_filter():
     assert matcher.close() == []
 
 
+def es_picks(lists, limit):
+    """ES SampleIterator.match, as written: plain backtracking."""
+    picks, chosen = [], []
+
+    def match(depth):
+        for event in lists[depth]:
+            if not any(event is other for other in chosen):
+                chosen.append(event)
+                if depth == len(lists) - 1:
+                    picks.append(tuple(chosen))
+                else:
+                    match(depth + 1)
+                if len(picks) == limit:
+                    return
+                chosen.pop()
+    match(0)
+    return picks
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.lists(st.integers(0, 6), max_size=6, unique=True), min_size=1, max_size=5),
+       st.integers(1, 30), st.booleans())
+def test_sample_picks_are_those_of_es_backtracking(members, limit, prune_always):
+    pool = [{"id": i} for i in range(7)]
+    lists = [[pool[i] for i in ids] for ids in members]
+    with pytest.MonkeyPatch.context() as patch:
+        if prune_always:  # small searches skip the pruning: make them use it too
+            patch.setattr(samples, "_SMALL_SEARCH", 0)
+        assert samples._distinct_picks(lists, limit) == es_picks(lists, limit)
+
+
+class CountingList(list):
+    """A list that counts how often it is walked."""
+
+    walks = 0
+
+    def __iter__(self):
+        CountingList.walks += 1
+        return super().__iter__()
+
+
+@pytest.mark.parametrize("tail", [[[0], [0]], [[0], [0, 1]]])
+def test_sample_picks_cut_branches_that_cannot_complete(tail):
+    # 111 events match three filters, the last two share event 0 only: no event for the
+    # fifth filter ever remains (or, with [0, 1], only a few picks exist). ES-style
+    # backtracking walks ~111 x 110 x 109 branches to learn that (before: 17 s for 200
+    # samples per key); the search is now cut where no pick can follow.
+    pool = [{"id": i} for i in range(111)]
+    lists = [CountingList(pool) for _ in range(3)] + [CountingList(pool[i] for i in ids) for ids in tail]
+    CountingList.walks = 0
+    picks = samples._distinct_picks(lists, 200)
+    assert len(picks) == (0 if tail == [[0], [0]] else 200)
+    assert all(len({id(e) for e in pick}) == 5 for pick in picks)
+    assert CountingList.walks < 200 * 5 * 2 + 100  # a few walks per pick, not per branch
+    CountingList.walks = 0
+
+
+def test_sample_with_many_samples_per_key_through_the_query():
+    events = [{"event": {"category": "a"}, "k": 1, "id": i} for i in range(111)]
+    events += [{"event": {"category": "b"}, "k": 1, "id": 200}]
+    text = "sample by k [a where true] [any where true] [a where true] [b where true] [b where true]"
+    assert list(eqlmini.compile(text, max_samples_per_key=200).search(events)) == []
+
+
 # --------------------------------------------------------------------------- reference implementation
 def reference(stages, events, *, until=None, maxspan=None):
     """Brute force in Elasticsearch's shape: every partial kept in a list per (key, stage),
@@ -709,7 +808,8 @@ def test_partials_stay_bounded_with_maxspan(seed, missing_at, with_until):
         assert matcher.pending <= len(window)
         peak = max(peak, matcher.partials)
     assert peak < 200
-    assert len(matcher._state) <= len(window) and len(matcher._expiry) <= 2 * matcher.partials + 1024
+    # Held keys, and partials queued for expiry, all started within the last maxspan.
+    assert len(set().union(*matcher._slots)) <= len(window) and len(matcher._started) <= len(window)
 
 
 def test_partials_bounded_by_keys_times_stages_without_maxspan():
@@ -728,3 +828,63 @@ def test_matcher_misuse():
     assert matcher.close() == []
     with pytest.raises(ValueError, match="closed"):
         matcher.push(ev(1, 1, "a"))
+
+
+# --------------------------------------------------------------------------- memory and its bound
+def held_per_event(matcher, events):
+    tracemalloc.start()
+    for event in events:
+        matcher.push(event)
+    held = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    return held / len(events)
+
+
+def test_an_open_partial_costs_little_besides_its_events():
+    # Unique keys and no maxspan: every event opens a partial that never completes.
+    # Before: 324 bytes per partial; with a trailing ![...], 1,157 per waiting result.
+    keyed = [stage("a", by=["k"]), stage("b", by=["k"])]
+    events = [ev(i, i, "a", k=f"u{i}") for i in range(20_000)]
+    assert held_per_event(SequenceMatcher(keyed, order=ORDER), events) < 250
+    trailing = [*keyed, stage("m", by=["k"], missing=True)]
+    pairs = [e for i in range(10_000) for e in (ev(2 * i, 2 * i, "a", k=f"u{i}"), ev(2 * i + 1, 2 * i + 1, "b", k=f"u{i}"))]
+    assert held_per_event(SequenceMatcher(trailing, maxspan_ms=10**9, order=ORDER), pairs) * 2 < 600
+
+
+def test_open_partials_are_bounded_the_oldest_dropped_counted_and_reported():
+    keyed = [stage("a", by=["k"]), stage("b", by=["k"])]
+    matcher = SequenceMatcher(keyed, order=ORDER, max_partials=100)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(1000):
+            matcher.push(ev(i, i, "a", k=i))
+        assert matcher.partials == 100 and matcher.dropped == 900
+        assert [ids(r) for r in matcher.push(ev(1000, 1000, "b", k=999))] == [[999, 1000]]  # the newest stay
+        assert matcher.push(ev(1001, 1001, "b", k=0)) == []                                   # the oldest went
+        matcher.close()
+    reports = [str(w.message) for w in caught if issubclass(w.category, EqlLimitWarning)]
+    assert len(reports) == 2 and "900 partial sequences dropped" in reports[1]
+
+
+def test_the_default_bound_applies_to_queries(monkeypatch):
+    monkeypatch.setattr(limits, "MAX_OPEN_PARTIALS", 10)
+    events = [{"@timestamp": i, "event": {"category": "process"}, "user": f"u{i}"} for i in range(50)]
+    events.append({"@timestamp": 50, "event": {"category": "file"}, "user": "u49"})
+    with pytest.warns(EqlLimitWarning, match="MAX_OPEN_PARTIALS"):
+        results = list(eqlmini.compile("sequence by user [process where true] [file where true]").search(events))
+    assert [r.join_keys for r in results] == [("u49",)]
+
+
+def test_results_waiting_for_a_trailing_missing_event_are_bounded():
+    stages = [stage("a", by=["k"]), stage("b", by=["k"]), stage("m", by=["k"], missing=True)]
+    matcher = SequenceMatcher(stages, maxspan_ms=10**9, order=ORDER, max_partials=10)
+    out = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(100):
+            out += matcher.push(ev(2 * i, 2 * i, "a", k=i)) + matcher.push(ev(2 * i + 1, 2 * i + 1, "b", k=i))
+        assert matcher.pending == 10 and matcher.released == 90
+        assert [r.join_keys for r in out] == [(i,) for i in range(90)]  # released oldest first, in order
+        out += matcher.close()
+    assert [r.join_keys for r in out] == [(i,) for i in range(100)]
+    assert any(issubclass(w.category, EqlLimitWarning) and "released" in str(w.message) for w in caught)

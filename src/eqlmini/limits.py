@@ -35,3 +35,7 @@ MAX_DOCUMENT_BYTES = 256 << 20     # one JSON document: a .json array, read whol
 
 # ----------------------------------------------------------------------------- rule files
 MAX_RULE_FILE_BYTES = 1 << 20      # one rule file (.eql, .toml); larger ones are a RuleError
+
+# Sequences and samples (joins.py, sequences.py)
+MAX_JOIN_KEY_COMBINATIONS = 1_000  # key tuples one event takes part under (multi-valued join keys multiply)
+MAX_OPEN_PARTIALS = 1_000_000  # partial sequences one matcher holds, and completed ones awaiting a trailing ![...]

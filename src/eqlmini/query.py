@@ -2,27 +2,31 @@
 
 from __future__ import annotations
 
-import itertools
+import html
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator
 
-from . import ast, compiler, sequences
-from .errors import EqlError
+from . import ast, compile_cache, compiler
+from .errors import EqlError, EqlEventError
 from .fields import getter
+from .joins import stage_specs
 from .options import SearchOptions
-from .ordering import OnError
+from .ordering import OnError, ordered
 from .samples import SampleMatcher
 from .sequences import EventOrder, Result, SequenceMatcher, StageSpec
-from .stream import StreamMatcher
+from .stream import EventFilter, StreamMatcher
 
 Event = Mapping[str, Any]
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Query:
     """A compiled query. Call it (or ``match``) on one event; ``filter`` or ``search`` streams.
 
     Build it with :func:`eqlmini.compile`; it is immutable and safe to share between threads.
+    It pickles as its text and options: unpickling compiles it again, once per process
+    (:mod:`eqlmini.compile_cache`), so it can be sent to worker processes.
     """
 
     text: str
@@ -38,16 +42,24 @@ class Query:
         body = tree.body
         if isinstance(body, ast.EventQuery):
             return cls(text, tree, options, compiler.compile_event_query(body, options))
-        stages = _stage_specs(body.stages, body.by, options)
-        until = None
-        if isinstance(body, ast.Sequence) and body.until is not None:
-            until = _stage_specs((body.until,), body.by, options)[0]
-        return cls(text, tree, options, None, tuple(stages), until)
+        stages, until = stage_specs(body, options)
+        return cls(text, tree, options, None, stages, until)
 
     def __post_init__(self) -> None:
         if self._predicate is not None:
             # Hot path: `query.match` is the compiled predicate itself, with no wrapper call.
             object.__setattr__(self, "match", self._predicate)
+
+    def __reduce__(self) -> tuple:
+        return compile_cache.compiled, (self.text, self.options)
+
+    def __repr__(self) -> str:
+        text = " ".join(self.text.split())
+        return f"<Query {self.kind}: {text if len(text) <= 72 else text[:71] + chr(0x2026)}>"
+
+    def _repr_html_(self) -> str:
+        return (f"<div><b>{html.escape(self.kind)} query</b>"
+                f"<pre style='white-space: pre-wrap'>{html.escape(self.text.strip())}</pre></div>")
 
     @property
     def kind(self) -> str:
@@ -89,76 +101,54 @@ class Query:
         sorted only if needed; any other iterable is streamed and must already be in order
         (an event out of order raises EqlEventError), unless ``assume_sorted=False``, which
         sorts it in memory. Samples ignore time. ``| head``, ``| tail`` and ``size`` apply.
-        An event with no place in time (no or a bad timestamp) raises EqlEventError, unless
-        ``on_error(position, event, error)`` is given: it hears of the event, which is left out.
+        An event with no place in time (not a mapping, no or a bad timestamp) raises
+        EqlEventError, unless ``on_error(position, event, error)`` is given: it hears of
+        the event, which is left out. Nothing is read before the first result is asked for.
         """
-        matcher = self.matcher()
-        if self.kind != "sample":
-            events = sequences.ordered(events, self.order(), assume_sorted=assume_sorted, on_error=on_error)
-        for event in events:
-            yield from matcher.push(event)
-            if matcher.done:  # a head limit is full: stop reading, but let tails flush
-                break
-        yield from matcher.close()
+        return self._search(events, assume_sorted, on_error)
+
+    def _search(self, events: Iterable[Event], assume_sorted: bool | None,
+                on_error: OnError | None) -> Iterator[Result]:
+        if self.kind == "sample":
+            events = _mappings(events, on_error)
+        else:
+            events = ordered(events, self.order(), assume_sorted=assume_sorted, on_error=on_error)
+        yield from self.matcher().run(events)
 
     def matcher(self) -> StreamMatcher:
         """A push-style matcher for live streams: ``push(event)`` returns the results that
         event completed, ``close()`` the rest. Events must come in (timestamp, tiebreaker)
         order. Pipes and ``size`` apply as in :meth:`search`."""
-        limits = [(pipe.name, pipe.args[0].value) for pipe in self.tree.pipes]  # type: ignore[union-attr]
+        # `head N`/`tail N`: the verifier made N a non-negative integer literal.
+        limits = [(pipe.name, int(pipe.args[0].value))  # type: ignore[union-attr, arg-type]
+                  for pipe in self.tree.pipes]
         if self.options.size is not None:
             # As Elasticsearch plans it: `size` is a limit of the first pipe's kind, applied
             # before that pipe; with no pipe, it keeps the first results.
             limits.insert(0, (limits[0][0] if limits else "head", self.options.size))
         if self._predicate is not None:
-            match = self._predicate
-            return StreamMatcher(lambda event: [Result((event,), ())] if match(event) else [], list, limits)
+            return StreamMatcher(EventFilter(self._predicate), limits)
         body = self.tree.body
         if isinstance(body, ast.Sequence):
-            engine = SequenceMatcher(self._stages, until=self._until, order=self.order(),
-                                     maxspan_ms=body.maxspan.millis if body.maxspan else None)
-            return StreamMatcher(engine.push, engine.close, limits)
-        sampler = SampleMatcher(self._stages, max_samples_per_key=self.options.max_samples_per_key)
-        return StreamMatcher(lambda event: sampler.push(event) or [], sampler.close, limits)
+            return StreamMatcher(SequenceMatcher(self._stages, until=self._until, order=self.order(),
+                                                 maxspan_ms=body.maxspan.millis if body.maxspan else None), limits)
+        return StreamMatcher(SampleMatcher(self._stages, max_samples_per_key=self.options.max_samples_per_key),
+                             limits)
 
     def order(self) -> EventOrder:
         """How this query orders events: by its timestamp field, then its tiebreaker."""
-        tiebreaker = self.options.tiebreaker_field
-        return EventOrder(getter(self.options.timestamp_field), getter(tiebreaker) if tiebreaker else None)
+        timestamp, tiebreaker = self.options.timestamp_field, self.options.tiebreaker_field
+        return EventOrder(getter(timestamp), getter(tiebreaker) if tiebreaker else None,
+                          timestamp if "." not in timestamp else None)
 
 
-def _stage_specs(stages: Iterable[ast.Stage], by: tuple[ast.Expr, ...],
-                 options: SearchOptions) -> list[StageSpec]:
-    """One StageSpec per stage, a stage ``with runs=N`` repeated N times."""
-    specs = []
-    for stage in stages:
-        spec = StageSpec(matches=compiler.compile_event_query(stage.query, options),
-                         keys=_join_keys((*by, *stage.by)), missing=stage.missing)
-        specs.extend([spec] * (stage.runs or 1))
-    return specs
-
-
-def _join_keys(keys: tuple[ast.Expr, ...]) -> Callable[[Event], list[tuple]]:
-    """Every key tuple an event takes part under: the product of its keys' values.
-
-    Duplicates collapse; a null or missing value excludes the event unless the key is
-    ``?optional``, where null is a key value of its own (spec sections 5 and 6).
-    """
-    if not keys:
-        return lambda event: [()]
-    readers = [(getter(key.name), key.optional) for key in keys]  # type: ignore[union-attr]
-
-    def key_tuples(event: Event) -> list[tuple]:
-        key = []
-        several = False
-        for read, optional in readers:
-            value = read(event)  # None, a scalar, or a flat list of scalars
-            if value is None and not optional:
-                return []
-            several = several or value.__class__ is list
-            key.append(value)
-        if not several:
-            return [tuple(key)]
-        choices = [tuple(dict.fromkeys(v)) if v.__class__ is list else (v,) for v in key]
-        return list(itertools.product(*choices))
-    return key_tuples
+def _mappings(events: Iterable[Event], on_error: OnError | None) -> Iterator[Event]:
+    """The events that are mappings; any other is an EqlEventError, or reported to ``on_error``."""
+    for position, event in enumerate(events):
+        if event.__class__ is dict or isinstance(event, Mapping):
+            yield event
+            continue
+        error = EqlEventError(f"an event must be a mapping (a dict), not {type(event).__name__}")
+        if on_error is None:
+            raise error
+        on_error(position, event, error)
