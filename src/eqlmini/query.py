@@ -135,6 +135,13 @@ class Query:
         return StreamMatcher(SampleMatcher(self._stages, max_samples_per_key=self.options.max_samples_per_key),
                              limits)
 
+    def to_sql(self, dialect: str, columns: Mapping[str, Any], *, prefilter: bool = False) -> Any:
+        """The query as a SQL condition (``"duckdb"`` or ``"spark"``) on a table with ``columns``
+        (name -> type); returns an ``eqlmini.sql.SqlFilter``. See :func:`eqlmini.sql.to_sql`."""
+        from .sql import to_sql  # the SQL generator loads only when asked for
+
+        return to_sql(self, dialect, columns, prefilter=prefilter)
+
     def order(self) -> EventOrder:
         """How this query orders events: by its timestamp field, then its tiebreaker."""
         timestamp, tiebreaker = self.options.timestamp_field, self.options.tiebreaker_field
