@@ -95,6 +95,45 @@ def test_an_empty_evtx_file_is_input_trouble(capsys: pytest.CaptureFixture[str],
     assert run_cli(capsys, "scan", empty_json)[0] == 0
 
 
+def parquet_of_the_example(path: Path) -> Path:
+    duckdb = pytest.importorskip("duckdb", reason="the duckdb extra is not installed (pip install eqlmini[duckdb])")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect() as connection:
+        connection.execute(f"COPY (SELECT * FROM read_json('{EXAMPLE}', format = 'newline_delimited')) "
+                           f"TO '{path}' (FORMAT parquet)")
+    return path
+
+
+def test_parquet_through_duckdb(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    parquet = parquet_of_the_example(tmp_path / "logs" / "events.parquet")
+    shutil.copy(EXAMPLE, tmp_path / "logs" / "events.ndjson")
+    status, out, err = run_cli(capsys, "scan", "--format", "json", tmp_path / "logs")  # a folder: both files
+    alerts = ndjson(out)
+    assert status == 1 and len(alerts) == 8 and "32 events from 2 files; 8 alerts" in err
+    rows = [alert["sources"][0]["row"] for alert in alerts if "row" in alert["sources"][0]]
+    assert rows == [11, 12, 14, 16] and alerts[4]["sources"] == [{"file": str(parquet), "row": 11}]
+    assert alerts[4]["timestamp"] == "2024-05-14T09:02:01.117Z"  # a Parquet timestamp, written in ISO-8601
+    status, out, _ = run_cli(capsys, "scan", "--format", "csv", parquet)
+    assert list(csv.reader(io.StringIO(out)))[1][:1] == ["2024-05-14T09:02:01.117Z"]
+    assert list(csv.reader(io.StringIO(out)))[1][7] == f"{parquet}#11"
+    status, out, _ = run_cli(capsys, "search", "--format", "json", "--input-format", "parquet",
+                             'process where process.name : "certutil.exe"', shutil.copy(parquet, tmp_path / "x"))
+    assert status == 1 and len(ndjson(out)) == 1  # named otherwise: its format given
+
+
+def test_parquet_troubles(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                          tmp_path: Path) -> None:
+    parquet = parquet_of_the_example(tmp_path / "events.parquet")
+    broken = write(tmp_path / "broken.parquet", "PAR1 and nothing more")
+    status, out, err = run_cli(capsys, "scan", "--format", "json", broken, parquet)
+    assert status == 4 and len(ndjson(out)) == 4  # reported, and the next file read
+    assert f"eqlmini: {broken}: file: not a readable Parquet file:" in err and "1 unreadable" in err
+    monkeypatch.setitem(sys.modules, "duckdb", None)  # as if the extra were not installed
+    status, _, err = run_cli(capsys, "scan", parquet)
+    assert status == 4 and err.endswith("eqlmini: event error: reading .parquet files needs the optional 'duckdb' "
+                                        "package: pip install 'eqlmini[duckdb]'\n")
+
+
 # ----------------------------------------------------------------------------- time window
 def test_time_bounds() -> None:
     now = 1_715_680_000.0  # 2024-05-14T09:46:40Z

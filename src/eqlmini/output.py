@@ -26,13 +26,14 @@ import re
 import shutil
 import time
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, TextIO
 
 from .fields import getter
 from .rules import Rule
 from .ruleset import Alert
 
-__all__ = ["FORMATS", "Column", "Progress", "Writer", "alert_record", "attack_ids", "cut", "event_detail", "event_host",
+__all__ = ["FORMATS", "Column", "Progress", "Writer", "alert_record", "as_text", "attack_ids", "cut", "event_detail", "event_host",
            "printable", "rule_record"]
 
 FORMATS = ("table", "json", "csv")
@@ -175,7 +176,7 @@ class Writer:
 
     def record(self, record: Mapping[str, Any]) -> None:
         """One JSON object per line (json format only), in ASCII."""
-        self._write(json.dumps(record, ensure_ascii=True, default=str))
+        self._write(json.dumps(record, ensure_ascii=True, default=as_text))
 
     def row(self, cells: Sequence[Any]) -> None:
         """One row (table or csv format), a cell per column."""
@@ -195,8 +196,7 @@ class Writer:
         if self._progress is not None:
             self._progress.clear()
         assert self._csv is not None
-        self._csv.writerow([", ".join(map(str, cell)) if isinstance(cell, list) else "" if cell is None else cell
-                            for cell in cells])
+        self._csv.writerow([as_text(cell) for cell in cells])
 
     def _table_row(self, cells: Sequence[Any]) -> None:
         texts = [_one_line(cells[i]) for i in self._shown]
@@ -240,6 +240,18 @@ def cut(text: str, width: int, kind: str = "text") -> str:
     return text[:width - 1].rstrip() + ELLIPSIS
 
 
+def as_text(value: Any) -> str:
+    """A value as output shows it: a date and time in ISO-8601 (``2024-05-14T09:02:01.117Z``, as
+    a Parquet timestamp reads), a list's items joined by ``, ``, None as nothing, else ``str``."""
+    if isinstance(value, datetime):
+        text = value.isoformat(timespec="milliseconds" if value.microsecond % 1000 == 0 else "microseconds")
+        return text.removesuffix("+00:00") + "Z" if value.utcoffset() == timedelta(0) else text
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(map(as_text, value))
+    return "" if value is None else str(value)
+
+
 def _one_line(value: Any) -> str:
-    text = ", ".join(map(str, value)) if isinstance(value, list) else str("" if value is None else value)
-    return printable(" ".join(text.split()))
+    return printable(" ".join(as_text(value).split()))

@@ -126,11 +126,13 @@ class Reading:
 
     def source(self, event: Any) -> str:
         """Where ``event`` came from, for a table or CSV: ``events.ndjson:12`` (a line),
-        ``Security.evtx#4021`` (an EVTX record's EventRecordID); "" when unknown."""
-        origin = self.origin(event)
-        if origin is None:
+        ``Security.evtx#4021`` (an EVTX record's EventRecordID), ``logs.parquet#12`` (a
+        Parquet row); "" when unknown."""
+        position = self._position(event)
+        if position is None:
             return ""
-        return f"{origin['file']}:{origin['line']}" if "line" in origin else f"{origin['file']}#{origin['record']}"
+        source, unit, number = self._place(position)
+        return f"{source}{':' if unit == 'line' else '#'}{number}"
 
     def problem(self, position: int, error: EqlEventError, consequence: str) -> None:
         """Report the event at ``position`` that could not be used (the run goes on)."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import EqlEventError
 from ..ordering import timestamp_millis
-from ..output import Column, alert_record, attack_ids, event_detail, event_host
+from ..output import Column, alert_record, as_text, attack_ids, event_detail, event_host
 from ..rules import SEVERITIES, Rule
 from ..ruleset import Alert, RuleSet
 from ..sequences import MissingEvent
@@ -109,7 +109,7 @@ class Timeline:
         severities = Counter(rule.severity for rule in self.per_rule.elements())
         lines = []
         if self.first is not None and self.last is not None:
-            lines += [f"first alert  {self.first[1]}", f"last alert   {self.last[1]}"]
+            lines += [f"first alert  {as_text(self.first[1])}", f"last alert   {as_text(self.last[1])}"]
         lines.append("severity     " + ", ".join(f"{name} {severities[name]}" for name in reversed(SEVERITIES)))
         hosts = [f"{host} ({count})" for host, count in self.per_host.most_common(MAX_HOSTS)]
         more = len(self.per_host) - MAX_HOSTS

@@ -2,7 +2,7 @@
 
 A folder is walked recursively (links to folders are not followed, so a loop cannot trap
 the walk) and yields the files whose names end in an event extension: ``.evtx``,
-``.json``, ``.ndjson``, ``.jsonl``, each also with ``.gz``. A path that does not exist
+``.json``, ``.ndjson``, ``.jsonl``, each also with ``.gz``, and ``.parquet``. A path that does not exist
 but holds ``*``, ``?`` or ``[`` is a glob pattern (``**`` crosses folders): the files it
 matches are taken whatever their extension, the folders it matches are walked. Files come
 sorted, folder by folder. A folder without event files and a pattern that matches nothing
@@ -20,12 +20,13 @@ from .report import ReadReport
 
 __all__ = ["EVENT_EXTENSIONS", "event_files", "is_event_file"]
 
-EVENT_EXTENSIONS = (".evtx", ".json", ".ndjson", ".jsonl")
+EVENT_EXTENSIONS = (".evtx", ".json", ".ndjson", ".jsonl", ".parquet")
 
 
 def is_event_file(name: str) -> bool:
-    """Whether a file name ends in an event extension (``.gz`` after it too)."""
-    return os.path.splitext(name.lower().removesuffix(".gz"))[1] in EVENT_EXTENSIONS
+    """Whether a file name ends in an event extension (``.gz`` after it too, but for ``.parquet``)."""
+    lower = name.lower()
+    return lower.endswith(".parquet") or os.path.splitext(lower.removesuffix(".gz"))[1] in EVENT_EXTENSIONS[:-1]
 
 
 def event_files(paths: Iterable[str], report: ReadReport) -> list[str]:
@@ -35,7 +36,7 @@ def event_files(paths: Iterable[str], report: ReadReport) -> list[str]:
         if path != "-" and os.path.isdir(path):
             files = _walk(path, report)
             if not files:
-                report.add(path, "folder", "no event files in it (.evtx, .json, .ndjson, .jsonl, or .gz of them)",
+                report.add(path, "folder", "no event files in it (.evtx, .json, .ndjson, .jsonl, their .gz, .parquet)",
                            unreadable=False)
             found.extend(files)
         elif path != "-" and not os.path.lexists(path) and glob.has_magic(path):

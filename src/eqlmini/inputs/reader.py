@@ -2,12 +2,13 @@
 
 :func:`read_events` reads paths one after another and yields events (``dict``) lazily;
 :func:`read_file` reads one. The format is the ``format`` argument, else the file
-extension (``.json``, ``.ndjson``/``.jsonl``, ``.evtx``, any of them with ``.gz``), else
-the first bytes (``ElfFile`` for EVTX, ``[`` or ``{`` for JSON). Gzip is recognised by
-its magic bytes whatever the name. ``-`` reads standard input. :func:`read_batches`
-yields the same events in lists, one per read of a file, for callers that pay per call;
-:func:`read_placed_batches` adds where each event came from (its file, and its line, or
-its EVTX record's ``EventRecordID``), without touching the events.
+extension (``.json``, ``.ndjson``/``.jsonl``, ``.evtx``, any of them with ``.gz``;
+``.parquet``), else the first bytes (``ElfFile`` for EVTX, ``PAR1`` for Parquet, ``[`` or
+``{`` for JSON). Gzip is recognised by its magic bytes whatever the name. ``-`` reads
+standard input. :func:`read_batches` yields the same events in lists, one per read of a
+file, for callers that pay per call; :func:`read_placed_batches` adds where each event came
+from (its file, and its line, its EVTX record's ``EventRecordID`` or its Parquet row),
+without touching the events.
 
 ``max_line_bytes`` bounds one NDJSON line and ``max_document_bytes`` one JSON document
 (defaults: ``eqlmini.limits.MAX_LINE_BYTES`` and ``MAX_DOCUMENT_BYTES``, read when the
@@ -33,13 +34,15 @@ from ..errors import EqlEventError
 from .ecs import evtx_to_ecs, is_evtx_record
 from .evtx_files import EVTX_MAGIC, read_evtx
 from .json_files import STREAM_ERRORS, Convert, read_json
+from .parquet_files import PARQUET_EXTENSIONS, PARQUET_MAGIC, read_parquet
 from .report import ReadReport
 
 __all__ = ["FORMATS", "PlacedBatch", "read_batches", "read_events", "read_file", "read_placed_batches"]
 
-FORMATS = ("ndjson", "json", "evtx")
+FORMATS = ("ndjson", "json", "evtx", "parquet")
 # "auto-json": NDJSON, an array or concatenated objects, decided by json_files.
-_EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "auto-json", ".evtx": "evtx"}
+_EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "auto-json", ".evtx": "evtx",
+               **{extension: "parquet" for extension in PARQUET_EXTENSIONS}}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 Source = str | os.PathLike
@@ -106,6 +109,10 @@ def _read_all(sources: Iterable[Source], report: ReadReport, format: str | None,
 def _read_one(path: Source, name: str, report: ReadReport, format: str | None,
               bounds: tuple[int, int]) -> Iterator[tuple[list[dict], str, Sequence[int]]]:
     report.sources += 1
+    if (format or _format_from_name(name)) == "parquet" and path != "-":  # DuckDB opens the file
+        for events, rows in read_parquet(os.fsdecode(path), name, report):
+            yield events, "row", rows
+        return
     try:
         raw = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as exc:
@@ -123,6 +130,14 @@ def _read_one(path: Source, name: str, report: ReadReport, format: str | None,
         if fmt is None:
             report.add(name, "file", "not a JSON, NDJSON or EVTX file"
                        + (" (binary data)" if b"\x00" in head else ""))
+            return
+        if fmt == "parquet":  # named otherwise, or standard input
+            if path == "-" or stream is not raw:
+                report.add(name, "file", "a Parquet file is read from a file on disk, not compressed nor "
+                           "from standard input")
+                return
+            for events, rows in read_parquet(os.fsdecode(path), name, report):
+                yield events, "row", rows
             return
         convert = _converter(name, report, always=fmt == "evtx")
         if fmt != "evtx":
@@ -194,6 +209,8 @@ def _format_from_name(name: str) -> str | None:
 def _format_from_bytes(head: bytes) -> str | None:
     if head.startswith(EVTX_MAGIC):
         return "evtx"
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
     text = head.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     if text[:1] in (b"[", b"{"):
         return "auto-json"
