@@ -251,5 +251,7 @@ def test_every_example_runs_or_says_why() -> None:
     assert kinds <= {"doctest", "python", "console", "shell"}
     not_run = {block.id: block.not_run for block in EXAMPLES if block.not_run is not None}
     assert all(reason.strip() for reason in not_run.values())
+    installing = [block.id for block in EXAMPLES if "pip install" in block.text and block.kind != "doctest"]
+    assert set(installing) <= set(not_run), "a test never installs packages: mark these not run"
     assert len(not_run) <= 6, not_run  # installing packages, the test suite itself: keep it short
     assert len(EXAMPLES) >= 20
