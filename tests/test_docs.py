@@ -4,18 +4,21 @@ Each page's code blocks are read by their fence's language:
 
 * ``python`` / ``pycon`` with ``>>>`` lines: doctests, all of a page's run in order in one
   namespace, their output compared (``...`` matches anything);
-* ``python`` without ``>>>``: a script, run with this Python; a block fenced ``output``
-  right after it is what it must print;
+* ``python`` without ``>>>``: scripts, all of a page's run in order by one Python process
+  (a page reads as a notebook does: a block may use what one before it defined); a block
+  fenced ``output`` right after one is what that one must print;
 * ``console``: ``$ command`` lines, each run by bash in a terminal 180 columns wide (as a
   person sees it: standard output and error together, tables for people), followed by what
   it must print; ``$?`` is the status of the command before;
 * ``sh`` / ``bash`` / ``shell``: a script, run by bash; it must exit 0 (and print a
   following ``output`` block, if there is one).
 
-Everything runs in a fresh folder holding links to the shipped ``examples/`` and
-``rules/``, with the installed ``eqlmini`` command first on the PATH. A block that needs
-duckdb, pyspark, pandas, polars or pyarrow is skipped only when that package is missing. A
-block may not be run only when the line before its fence says why: ``<!-- not run: ... -->``.
+Everything runs in a fresh folder holding a copy of the shipped ``examples/`` and ``rules/``
+(what an example writes stays there), with the installed ``eqlmini``
+command first on the PATH; a page that says ``<!-- examples run in: examples/ -->`` runs
+in that folder of it. A block that needs duckdb, pyspark, pandas, polars or pyarrow is
+skipped only when that package is missing. A block may not be run only when the line
+before its fence says why: ``<!-- not run: ... -->``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import struct
 import subprocess
 import sys
@@ -43,6 +47,8 @@ COLUMNS = 180
 TIMEOUT = 120  # seconds for one command or script
 _FENCE = re.compile(r"^(`{3,})([\w+-]*)[^\n]*$")
 _NOT_RUN = re.compile(r"^<!-- not run: (.+) -->$")
+_RUN_IN = re.compile(r"^<!-- examples run in: (\S+) -->$", re.MULTILINE)
+_BLOCK_START = "\x1eblock"  # printed before each script block, to split what they print
 _CHECK = doctest.OutputChecker()
 
 
@@ -114,12 +120,17 @@ def examples(kind: str) -> list:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh folder with the shipped examples and rules, the installed command on the PATH."""
+def sandbox(tmp_path: Path) -> Path:
+    """A fresh folder with a copy of the shipped examples and rules."""
     for name in ("examples", "rules"):
-        (tmp_path / name).symlink_to(PROJECT / name, target_is_directory=True)
-    monkeypatch.chdir(tmp_path)
+        shutil.copytree(PROJECT / name, tmp_path / name)
     return tmp_path
+
+
+def _folder(page: Path, sandbox: Path) -> Path:
+    """Where the examples of ``page`` run: the sandbox, or the folder of it the page names."""
+    named = _RUN_IN.search(page.read_text(encoding="utf-8"))
+    return sandbox / named.group(1) if named else sandbox
 
 
 def _environment() -> dict[str, str]:
@@ -145,7 +156,8 @@ DOCTEST_PAGES = sorted({block.page for block in EXAMPLES if block.kind == "docte
 
 
 @pytest.mark.parametrize("page", DOCTEST_PAGES, ids=[page.name for page in DOCTEST_PAGES])
-def test_doctests(page: Path, sandbox: Path) -> None:
+def test_doctests(page: Path, sandbox: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(_folder(page, sandbox))
     parser = doctest.DocTestParser()
     found: list[doctest.Example] = []
     skipped: list[str] = []
@@ -168,23 +180,38 @@ def test_doctests(page: Path, sandbox: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- scripts
-@pytest.mark.parametrize("block", examples("python"))
-def test_python_scripts(block: Block, sandbox: Path) -> None:
-    _skip_if_needed(block)
-    script = sandbox / "example.py"  # a file: multiprocessing's spawn imports the main module again
-    script.write_text(block.text, encoding="utf-8")
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=sandbox,
-                          env=_environment(), timeout=TIMEOUT, check=False)
-    assert done.returncode == 0, done.stderr
-    if block.output is not None:
-        assert _same(block.output, done.stdout), done.stdout
+SCRIPT_PAGES = sorted({block.page for block in EXAMPLES if block.kind == "python"})
+
+
+@pytest.mark.parametrize("page", SCRIPT_PAGES, ids=[page.name for page in SCRIPT_PAGES])
+def test_python_scripts(page: Path, sandbox: Path) -> None:
+    """A page's scripts, in one file, each at its line of the page (a traceback names it)."""
+    scripts = [block for block in blocks(page) if block.kind == "python"]
+    run = [block for block in scripts if block.not_run is None and not block.missing_extras()]
+    if not run:
+        pytest.skip(f"every script needs a missing extra or is not run: {[block.id for block in scripts]}")
+    lines = [""] * page.read_text(encoding="utf-8").count("\n")
+    for block in run:
+        # on the fence's line; not in the processes multiprocessing starts, which run this file too
+        lines[block.line - 1] = f"if __name__ == '__main__': print({_BLOCK_START!r}, flush=True)"
+        for number, line in enumerate(block.text.splitlines(), block.line + 1):
+            lines[number - 1] = line
+    script = sandbox / f"{page.stem}.py"  # a file: multiprocessing's spawn imports the main module again
+    script.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=_folder(page, sandbox), env=_environment(), timeout=TIMEOUT, check=False)
+    assert done.returncode == 0, f"{page.name} (the traceback's lines are the page's):\n{done.stderr}"
+    printed = done.stdout.split(_BLOCK_START + "\n")[1:]
+    for block, text in zip(run, printed):
+        if block.output is not None:
+            assert _same(block.output, text), f"{block.id} prints:\n{text}"
 
 
 @pytest.mark.parametrize("block", examples("shell"))
 def test_shell_scripts(block: Block, sandbox: Path) -> None:
     _skip_if_needed(block)
-    done = subprocess.run(["bash", "-c", block.text], capture_output=True, text=True, cwd=sandbox,
-                          env=_environment(), timeout=TIMEOUT, check=False)
+    done = subprocess.run(["bash", "-c", block.text], capture_output=True, text=True,
+                          cwd=_folder(block.page, sandbox), env=_environment(), timeout=TIMEOUT, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     if block.output is not None:
         assert _same(block.output, done.stdout), done.stdout
@@ -195,7 +222,7 @@ def test_console(block: Block, sandbox: Path) -> None:
     _skip_if_needed(block)
     status = 0
     for command, want in _commands(block.text):
-        status, got = _in_a_terminal(f"(exit {status}); {command}", sandbox)
+        status, got = _in_a_terminal(f"(exit {status}); {command}", _folder(block.page, sandbox))
         assert _same(want, got), f"$ {command}\n--- the page shows:\n{want}--- it prints:\n{got}"
 
 
