@@ -250,6 +250,11 @@ def test_search_names_the_sources_of_a_sequence(capsys: pytest.CaptureFixture[st
     assert [row.split()[2] for row in out.splitlines()[1:]] == [f"{EXAMPLE}:12", f"{EXAMPLE}:13"]
 
 
+def test_an_output_file_that_cannot_be_written(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, out, err = run_cli(capsys, "scan", "-o", tmp_path / "no" / "such" / "folder.csv", EXAMPLE)
+    assert status == 2 and out == "" and err.startswith(f"eqlmini: -o: cannot write {tmp_path / 'no'}")
+
+
 def test_csv_of_search_and_check(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, "search", "--format", "csv", 'process where process.args : "whoami"', EXAMPLE)
     rows = list(csv.reader(io.StringIO(out)))

@@ -81,7 +81,11 @@ def open_writer(args: argparse.Namespace, columns: Sequence[Column], progress: P
     stream = sys.stdout
     guessed = "table" if sys.stdout.isatty() else "json"
     if args.output is not None:
-        stream = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed by main)
+        try:
+            stream = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed by main)
+        except OSError as error:
+            say(f"-o: cannot write {args.output}: {error.strerror or error}")
+            raise Stop(USAGE) from None
         args.close.append(stream)
         guessed = _FORMAT_OF_EXTENSION.get(os.path.splitext(args.output)[1].lower(), "json")
     return Writer(stream, args.format or guessed, columns, progress)
