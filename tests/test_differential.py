@@ -15,7 +15,8 @@ import re
 from typing import Any
 
 from conftest import boolean_trees
-from hypothesis import given, settings
+import pytest
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import eqlmini
@@ -23,7 +24,7 @@ from eqlmini import ast, patterns
 
 EXAMPLES = int(os.environ.get("EQLMINI_EXAMPLES", "300"))
 
-FIELDS = ["a", "b.c", "b.d"]
+FIELDS = ["a", "b.c", "b.d", "b.e.f"]
 WORDS = ["x", "X", "xy", "", "1"]
 
 
@@ -37,7 +38,7 @@ def field_values(event: dict[str, Any], name: str) -> list[Any]:
             for item in node:
                 walk(item, parts)
         elif not parts:
-            if node is not None and not isinstance(node, dict):
+            if node is not None and node == node and not isinstance(node, dict):  # NaN is null
                 out.append(node)
         elif isinstance(node, dict):
             for i in range(1, len(parts) + 1):
@@ -141,7 +142,7 @@ def condition(node: ast.Expr, event: dict[str, Any]) -> bool:
 
 
 # ----------------------------------------------------------------------------- generators
-scalars = st.one_of(st.sampled_from(WORDS), st.integers(0, 2), st.booleans(), st.none())
+scalars = st.one_of(st.sampled_from(WORDS), st.integers(0, 2), st.booleans(), st.none(), st.just(float("nan")))
 leaf_values = st.one_of(scalars, st.lists(st.one_of(scalars, st.lists(scalars, max_size=2)), max_size=3))
 
 
@@ -151,19 +152,64 @@ def events(draw: Any) -> dict[str, Any]:
     for name in FIELDS:
         if draw(st.booleans()):
             value = draw(leaf_values)
-            if "." in name and draw(st.booleans()):
-                event[name] = value  # a flat dotted key, possibly beside a nested one
+            parts = name.split(".")
+            split = draw(st.integers(1, len(parts)))  # `b.e.f`, `b: {e.f}`, `b: {e: {f}}`, ...
+            keys = [".".join(parts[:split]), *parts[split:]]
+            node = event
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+                if not isinstance(node, dict):
+                    break
             else:
-                head, tail = name.split(".") if "." in name else (name, None)
-                if tail is None:
-                    event[head] = value
-                else:
-                    node = event.setdefault(head, {})
-                    if isinstance(node, dict):
-                        node[tail] = value
+                node[keys[-1]] = value  # possibly beside another spelling of the same name
     if draw(st.booleans()):
         event["b"] = [event.get("b", {}), {"c": draw(scalars)}]  # a list of objects
     return event
+
+
+class Text(str):
+    """A str subclass (as StrEnum and numpy.str_ are)."""
+
+
+class Number(int):
+    """An int subclass (as IntEnum is)."""
+
+
+@st.composite
+def twin(draw: Any, value: Any) -> Any:
+    """``value`` with each part in another Python type that stands for the same JSON."""
+    np = _optional("numpy")
+    pd = _optional("pandas")
+    if isinstance(value, dict):
+        return {key: draw(twin(item)) for key, item in value.items()}
+    if isinstance(value, list):
+        items = [draw(twin(item)) for item in value]
+        kinds = [list, tuple] + ([_object_array] if np else [])
+        return draw(st.sampled_from(kinds))(items)
+    if value is None or value != value:
+        return draw(st.sampled_from([None, float("nan")] + ([pd.NA, pd.NaT] if pd else []) + ([np.nan] if np else [])))
+    if isinstance(value, bool):
+        return draw(st.sampled_from([value] + ([np.bool_(value)] if np else [])))
+    if isinstance(value, int):
+        return draw(st.sampled_from([value, Number(value)] + ([np.int64(value), np.uint16(value)] if np else [])))
+    if isinstance(value, str):
+        return draw(st.sampled_from([value, Text(value)] + ([np.str_(value)] if np else [])))
+    return value
+
+
+def _optional(module: str) -> Any:
+    try:
+        return __import__(module)
+    except ImportError:
+        return None
+
+
+def _object_array(items: list[Any]) -> Any:
+    import numpy as np
+
+    array = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
 
 
 fields = st.sampled_from(FIELDS).map(ast.Field)
@@ -187,19 +233,31 @@ def test_compiled_predicate_agrees_with_reference(cond: ast.Expr, sample: list[d
         assert query(event) is condition(cond, event), (str(cond), event)
 
 
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(conditions, st.lists(events(), min_size=1, max_size=3), st.data())
+def test_python_typed_twins_give_the_same_answers(cond: ast.Expr, sample: list[dict[str, Any]], data: Any) -> None:
+    """An event with str/int subclasses, tuples, numpy and pandas values answers as its JSON twin."""
+    query = eqlmini.compile(f"any where {cond}")
+    for event in sample:
+        other = data.draw(twin(event))
+        assert query(other) is condition(cond, event), (str(cond), event, other)
+
+
 SHAPES = [
     {}, {"a": None}, {"a": []}, {"a": "x"}, {"a": "X"}, {"a": 1}, {"a": True}, {"a": "1"},
     {"a": ["x"]}, {"a": ["y", "x"]}, {"a": ["y", ["x"]]}, {"a": [["x"]]}, {"a": [None, "x"]}, {"a": [None]},
     {"a": [{"x": 1}]}, {"a": {"x": 1}}, {"a": [1, "xy"]},
     {"b": {"c": "x"}}, {"b.c": "x"}, {"b": {"c": "y"}, "b.c": "x"}, {"b": [{"c": "y"}, {"c": "x"}]},
     {"b": {"c": ["y", ["X"]]}}, {"b": {"c": None}, "b.c": ["x"]}, {"b": "x"}, {"b": {"c": {"d": "x"}}},
+    {"a": float("nan")}, {"a": ["y", float("nan")]}, {"b": {"e": {"f": "y"}}, "b.e.f": "x"}, {"b.e": {"f": ["x"]}},
+    {"b": {"e.f": "x", "e": {"f": 1}}}, {"b": [{"e": {"f": "y"}}, {"e.f": "X"}]}, {"b": {"e": "x"}},
 ]
 EVERY_LEAF = [
-    *(ast.Comparison(op, ast.Field(f), ast.Literal(v)) for op in ("==", "!=") for f in ("a", "b.c")
+    *(ast.Comparison(op, ast.Field(f), ast.Literal(v)) for op in ("==", "!=") for f in ("a", "b.c", "b.e.f")
       for v in ("x", "X", "1", 1, True, None)),
-    *(ast.Match(op, ast.Field(f), (ast.Literal(p),)) for op in (":", "like") for f in ("a", "b.c")
+    *(ast.Match(op, ast.Field(f), (ast.Literal(p),)) for op in (":", "like") for f in ("a", "b.c", "b.e.f")
       for p in ("x", "X*", "?", "*y")),
-    *(ast.In(ast.Field(f), (ast.Literal("x"), ast.Literal("xy")), ci, neg) for f in ("a", "b.c")
+    *(ast.In(ast.Field(f), (ast.Literal("x"), ast.Literal("xy")), ci, neg) for f in ("a", "b.c", "b.e.f")
       for ci in (False, True) for neg in (False, True)),
 ]
 
@@ -209,3 +267,25 @@ def test_every_leaf_on_every_event_shape() -> None:
         query = eqlmini.compile(f"any where {leaf}")
         for event in SHAPES:
             assert query(event) is condition(leaf, event), (str(leaf), event)
+
+
+def _flat_keys(event: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key, value in event.items():
+        name = prefix + key
+        keys.extend(_flat_keys(value, name + ".") if isinstance(value, dict) and value else [name])
+    return keys
+
+
+@settings(max_examples=max(EXAMPLES // 3, 20), deadline=None)
+@given(conditions, st.lists(events(), min_size=1, max_size=4))
+def test_rows_of_a_json_normalized_frame_give_the_events_answers(cond: ast.Expr, sample: list[dict[str, Any]]) -> None:
+    """``pandas.json_normalize`` flattens events into dotted columns; with pandas' nullable
+    types (``convert_dtypes``: a missing value is ``pandas.NA``, an integer column stays one)
+    each row, a Series, answers as its event does."""
+    pd = pytest.importorskip("pandas")
+    keys = [_flat_keys(event) for event in sample]
+    assume(all(len(set(names)) == len(names) for names in keys))  # no name spelled two ways
+    frame = pd.json_normalize(sample).convert_dtypes()
+    query = eqlmini.compile(f"any where {cond}")
+    assert frame.apply(query, axis=1).tolist() == [condition(cond, event) for event in sample], str(cond)

@@ -1,25 +1,28 @@
-"""AST -> Python predicate. Query text reaches the generated code only as constants.
-
-A condition is compiled to the source of one Python function and ``exec``'d once. Every
-value taken from the query (strings, numbers, field getters, pattern matchers, functions)
-is put in that function's own globals under a name the compiler made up (``c3``), so it is
-never spelled out in the source.
+"""AST -> Python predicate. Query text reaches the generated code only as constants (:mod:`codegen`).
 
 Semantics (spec section 5): a *leaf* (comparison, ``:``, ``like``, ``regex``, ``in``, a bare
 boolean) is two-valued, "some value of its fields satisfies it"; missing, null and ``[]``
 make it false, so ``not leaf`` is true for an absent field. ``and``/``or``/``not`` are plain
-Boolean. Inside a leaf, values follow three-valued logic (null propagates), and a field
-with several values is tried value by value (every combination when a leaf reads several
-fields). ``x == null`` and ``x != null`` test presence.
+Boolean. Inside a leaf, values follow three-valued logic (null propagates, :mod:`scalars`),
+and a field with several values is tried value by value (every combination when a leaf reads
+several fields). ``x == null`` and ``x != null`` test presence.
+
+Speed: a top-level ``and`` is one ``if ...: return False`` per term. Field reads are inlined
+as lookups along the path of nested objects. Elasticsearch also merges in dotted keys
+(``{"process.name": ...}``); a leaf that can only gain by more values (all the common ones)
+probes for such keys only when it came out false, and then asks the full getter. A value of
+a type the fast path does not know (a tuple, a numpy number, a ``StrEnum``) goes to the
+runtime helper, which reads it through :func:`values.as_values`.
 """
 
 from __future__ import annotations
 
-import itertools
+from functools import partial
 from typing import Any, Callable, Mapping
 
-from . import ast, functions, patterns, runtime, values
-from .errors import EqlError, EqlEventError, EqlSemanticError
+from . import ast, limits, patterns, runtime, scalars, values
+from .codegen import Source
+from .errors import EqlError
 from .fields import dotted_keys, getter
 from .options import SearchOptions
 
@@ -32,7 +35,7 @@ def compile_event_query(query: ast.EventQuery, options: SearchOptions) -> Predic
     condition: ast.Expr = query.where
     if query.category is not None:
         category = ast.Comparison("==", ast.Field(options.event_category_field), ast.Literal(query.category))
-        condition = ast.And((category, condition))
+        condition = ast.And((category, *(condition.terms if isinstance(condition, ast.And) else (condition,))))
     field_types = {options.timestamp_field: "date", **options.field_types}
     return compile_condition(condition, field_types)
 
@@ -42,16 +45,27 @@ def compile_condition(condition: ast.Expr, field_types: Mapping[str, str] | None
 
     ``field_types`` stands in for the index mapping: a ``date`` field compares as instants
     (ISO-8601 strings read as epoch milliseconds), a ``version`` field in semantic-version
-    order, against a literal, as Elasticsearch compares them.
+    order, against a literal, as Elasticsearch compares them. Any event that is not a
+    mapping (or a pandas Series) is an EqlEventError.
     """
     field_types = dict(field_types or {})
+    if not scalars.reads_a_field(condition):
+        answer = scalars.constant(condition) is True
+
+        def constant(event: Event) -> bool:
+            values.as_event(event)  # checked even though no field is read
+            return answer
+        return constant
     emitter = _Emitter(field_types)
-    body = emitter.condition(condition)
-    # An object path that meets a list (of objects) or a scalar raises in the inlined reads
-    # (`.get` or `in` on it): then the predicate starts over on the full getters.
-    source = (f"def match(e):\n    try:\n        return {body}\n"
-              f"    except (AttributeError, TypeError):\n"
-              f"        return {emitter.const(_Fallback(condition, field_types))}(e)\n")
+    body = emitter.statements(condition)
+    if len(body) == 1:  # constant after all (`true or x`): return True, or return False
+        return compile_condition(ast.Literal(body == ["return True"]))
+    # Events that are not dicts (`_dget` is dict.get), paths through lists of objects or
+    # scalars (`.get` on them) and values the inlined tests cannot take (numpy arrays) raise
+    # in the body: then the predicate starts over on the full getters.
+    fallback = emitter.function(_Fallback(condition, field_types))
+    source = ("def match(e):\n    try:\n" + "".join(f"        {line}\n" for line in body)
+              + f"    except (AttributeError, TypeError, ValueError):\n        return {fallback}(e)\n")
     return emitter.build(source, "match")
 
 
@@ -63,48 +77,19 @@ class _Fallback:
         self.predicate: Predicate | None = None
 
     def __call__(self, event: Event) -> bool:
-        if not isinstance(event, Mapping):
-            raise EqlEventError(f"an event must be a mapping (a dict), not {type(event).__name__}")
+        event = values.as_event(event)
         if self.predicate is None:
             emitter = _Emitter(self.field_types, inline=False)
-            source = f"def match(e):\n    return {emitter.condition(self.condition)}\n"
+            source = f"def match(e):\n    if {emitter.condition(self.condition)}:\n        return True\n    return False\n"
             self.predicate = emitter.build(source, "match")
         return self.predicate(event)
 
 
-class _Nothing:
-    """What an absent or empty object reads as: it holds no key and is never false, so a
-    read path can go on through it (``(e.get("process") or _NOTHING).get("name")``)."""
-
-    __slots__ = ()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return default
-
-    def __contains__(self, key: object) -> bool:
-        return False
-
-
-_NOTHING = _Nothing()
 _FLIPPED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
-_ARITHMETIC = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "modulo"}
-# The helpers generated code calls, by the names it calls them.
-_RUNTIME = {f"_{name}": getattr(runtime, name) for name in (
-    "present", "any_number_in", "any_typed", "any_match", "any_in", "any_equal", "any_leaf",
-    "not3", "and3", "or3", "match3", "in3", "in3_folded", "negate")}
-_RUNTIME.update(_NOTHING=_NOTHING, _SCALARS=values.SCALARS, _NUMBERS=runtime.NUMBERS, _fold=patterns.fold)
-
-
-def _is_null(node: ast.Expr) -> bool:
-    return isinstance(node, ast.Literal) and node.value is None
-
-
-def _is_optional(node: ast.Expr) -> bool:
-    return isinstance(node, ast.Field) and node.optional
-
-
-def _is_number(value: Any) -> bool:
-    return value.__class__ in runtime.NUMBERS
+def _set_number(value: Any) -> bool:
+    """A number constant a Python set can hold for an exact lookup: not ``0.0`` or ``-0.0``,
+    which Python deems equal and Elasticsearch (``Double.compare``) does not."""
+    return value.__class__ is int or (value.__class__ is float and value != 0.0)
 
 
 def _plain_string(value: Any) -> bool:
@@ -113,93 +98,131 @@ def _plain_string(value: Any) -> bool:
 
 
 # ----------------------------------------------------------------------- code generation
-class _Emitter:
-    """Collects the constants of one generated function and writes its source."""
+class _Emitter(Source):
+    """Writes the source of one predicate: two-valued conditions over inlined field reads."""
 
     def __init__(self, field_types: dict[str, str] | None = None, *, inline: bool = True) -> None:
+        super().__init__()
         self.field_types = field_types or {}
-        self.names: list[str] = []
-        self.objects: list[Any] = []
         self.getters: dict[str, str] = {}
-        self.temporaries = itertools.count()
         self.inline = inline  # False: read every field through its full getter (the fallback)
-        # Top-level objects already read in this evaluation (`e.get("process")` -> temporary),
+        # Top-level objects already read in this evaluation (`_dget(e, "process")` -> temporary),
         # which later terms of the same and/or chain may reuse; `fresh` collects new ones.
         self.shared: dict[str, str] = {}
         self.fresh: dict[str, str] = {}
-
-    def const(self, value: Any) -> str:
-        """The only door from query text into source: a value becomes a made-up name."""
-        name = f"c{len(self.objects)}"
-        self.names.append(name)
-        self.objects.append(value)
-        return name
+        # Statements that must run before the leaf being written (see `statements`), or None.
+        self.prelude: list[str] | None = None
 
     def getter(self, field: ast.Field) -> str:
         if field.name not in self.getters:
-            self.getters[field.name] = self.const(getter(field.name))
+            self.getters[field.name] = self.function(getter(field.name))
         return self.getters[field.name]
 
-    def read(self, field: ast.Field) -> str:
-        """An expression reading a field, with the common case inlined: a chain of objects
-        with no dotted keys along it. Anything else goes through the full getter.
+    # ------------------------------------------------------------------ field reads
+    def read(self, field: ast.Field) -> tuple[str, str | None]:
+        """``(value, probe)``: an expression reading the field as nested objects hold it, and
+        one true when the event also has a dotted key along the path (None if none can).
 
         ``(parent.get(key) or _NOTHING)`` walks down; a value in the way that is neither an
         object nor empty (a list of objects, a string) raises there, and the predicate then
-        starts over with full getters (``compile_condition``). The result is what the event
-        stores (None, a scalar, a list that may nest or hold nulls, even an object), so every
-        consumer reads it through ``values.as_values``.
+        starts over with full getters (``compile_condition``). The value is what the event
+        stores (None, a scalar, a list that may nest or hold nulls, even an object, or a
+        type from the Python data world), so every consumer that is not sure reads it
+        through ``values.as_values``. The probe reads the objects the value expression bound,
+        so it must run after it.
         """
-        if not self.inline:
-            return f"{self.getter(field)}(e)"
         parts = tuple(field.name.split("."))
+        if not self.inline or len(parts) > limits.INLINE_FIELD_PARTS:
+            return f"{self.getter(field)}(e)", None
+        if len(parts) == 1:
+            return f"_dget(e, {self.const(parts[0])})", None
         keys = dotted_keys(parts)  # per object level along the path, the dotted keys to rule out
-        tests = []
-        node = "e"
-        for depth in range(1, len(parts)):
-            part = parts[depth - 1]
-            if depth == 1:
-                # The top-level object is read first, unconditionally: later terms reuse it.
-                node = self.shared.get(part) or self.fresh.get(part) or ""
-                if not node:
-                    node = self.fresh[part] = self.temporary()
-                    tests.append(f"({node} := e.get({self.const(part)}) or _NOTHING)")
-                tests.extend(f"{self.const(key)} not in e" for key in keys[0])
-                tests.extend(f"{self.const(key)} not in {node}" for key in keys[1])
-            elif keys[depth]:
-                child, node = node, self.temporary()
-                tests.append(f"{self.const(keys[depth][0])} not in ({node} := ({child}.get({self.const(part)}) "
-                             f"or _NOTHING))")
-                tests.extend(f"{self.const(key)} not in {node}" for key in keys[depth][1:])
+        probes = [f"{self.const(key)} in e" for key in keys[0]]
+        holder = self.shared.get(parts[0]) or self.fresh.get(parts[0])
+        if holder:
+            node = holder  # the top-level object, read by an earlier term of the chain
+        else:
+            holder = self.fresh[parts[0]] = self.temporary()
+            node = f"({holder} := _dget(e, {self.const(parts[0])}, _NOTHING))"
+        for level in range(1, len(parts) - 1):
+            probes.extend(f"{self.const(key)} in {holder}" for key in keys[level])
+            child = f"{node}.get({self.const(parts[level])}, _NOTHING)"
+            if keys[level + 1]:  # its probes need the object by name
+                holder = self.temporary()
+                node = f"({holder} := {child})"
             else:
-                node = f"({node}.get({self.const(part)}) or _NOTHING)"
-        last = f"{node}.get({self.const(parts[-1])})"
-        if not tests:
-            return last
-        return f"({last} if {' and '.join(tests)} else {self.getter(field)}(e))"
+                node = child
+        return f"{node}.get({self.const(parts[-1])})", " or ".join(probes)
 
-    def temporary(self) -> str:
-        return f"v{next(self.temporaries)}"
+    def full_read(self, field: ast.Field) -> str:
+        """An expression reading every value of the field, dotted keys included."""
+        if self.inline and "." not in field.name:
+            return self.read(field)[0]
+        return f"{self.getter(field)}(e)"
 
-    def build(self, source: str, name: str) -> Any:
-        # The constants live in the function's own globals: a global read is as fast as a
-        # closure cell and, unlike cells, costs nothing per call when there are dozens.
-        namespace: dict[str, Any] = {**_RUNTIME, **dict(zip(self.names, self.objects))}
-        try:
-            code = compile(source, "<eqlmini>", "exec")
-        except (SyntaxError, MemoryError, RecursionError):  # Python's own nesting limits
-            raise EqlSemanticError("the query is nested too deeply to be compiled") from None
-        exec(code, namespace)  # noqa: S102 - source holds no query text
-        return namespace[name]
+    def exact(self, field: ast.Field, value: str | None, fast: Callable[[str], str],
+              slow: Callable[[Any], bool]) -> str:
+        """A leaf that only gains by more values: ``fast`` over the inlined read, and, only when
+        that is false and the event has a dotted key along the path, ``slow`` (the runtime
+        test over what a field read returned) over the full getter: a probe can only turn a
+        false leaf true.
+
+        ``fast`` gets the expression for the first use of the value: ``(value := read)``, or,
+        for a leaf that is a statement of its own (``statements``), the name ``value`` after
+        an assignment of the read is put in ``self.prelude``.
+        """
+        read, probe = self.read(field)
+        if value is None:
+            first = read
+        elif self.prelude is not None:
+            self.prelude.append(f"{value} = {read}")
+            self.prelude = None  # only the leaf's first read runs unconditionally
+            first = value
+        else:
+            first = f"({value} := {read})"
+        code = fast(first)
+        if probe is None:
+            return code
+        return f"({code} or ({probe}) and {self.function(_reading(getter(field.name), slow))}(e))"
 
     # ------------------------------------------------------------------ two-valued conditions
+    def statements(self, node: ast.Expr) -> list[str]:
+        """The body of a predicate, as lines: one ``if ...: return False`` per term of a
+        top-level ``and`` (or for the one condition), with each leaf's first field read an
+        assignment before its test, which is cheaper than one expression with ``:=``."""
+        lines: list[str] = []
+        for term in node.terms if isinstance(node, ast.And) else (node,):
+            self.fresh = {}
+            negated = isinstance(term, ast.Not) and not isinstance(term.operand, (ast.And, ast.Or, ast.Not))
+            test = term.operand if negated else term  # type: ignore[union-attr]
+            leaf = not isinstance(test, (ast.And, ast.Or, ast.Not))
+            prelude: list[str] = []
+            self.prelude = prelude if leaf else None
+            code = self.condition(test)
+            self.prelude = None
+            if code == ("True" if negated else "False"):
+                return ["return False"]  # `x and false` is false whatever x is
+            if code != ("False" if negated else "True"):
+                lines += [*prelude, f"if {code if negated else f'not {code}'}:", "    return False"]
+            if leaf:
+                self.shared.update(self.fresh)  # a leaf evaluates its first read of each field
+        return [*lines, "return True"]
+
     def condition(self, node: ast.Expr) -> str:
-        if not ast.fields_of(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
-            return "True" if self.constant(node) is True else "False"
+        """Python source for a two-valued condition: ``True``/``False`` when it is constant."""
+        if not scalars.reads_a_field(node):  # constant: fold it whole, in three-valued logic (`not null` is null)
+            return "True" if scalars.constant(node) is True else "False"
         if isinstance(node, (ast.And, ast.Or)):
-            return "(" + f" {'and' if isinstance(node, ast.And) else 'or'} ".join(self.chain(node.terms)) + ")"
+            decisive, neutral = ("False", "True") if isinstance(node, ast.And) else ("True", "False")
+            codes = [code for code in self.chain(node.terms) if code != neutral]
+            if decisive in codes:  # `true or x` is true whatever x is (and reads no field)
+                return decisive
+            if len(codes) < 2:
+                return codes[0] if codes else neutral
+            return "(" + f" {'and' if isinstance(node, ast.And) else 'or'} ".join(codes) + ")"
         if isinstance(node, ast.Not):
-            return f"(not {self.condition(node.operand)})"
+            operand = self.condition(node.operand)
+            return {"True": "False", "False": "True"}.get(operand, f"(not {operand})")
         return self.leaf(node)
 
     def chain(self, terms: tuple[ast.Expr, ...]) -> list[str]:
@@ -212,7 +235,7 @@ class _Emitter:
             codes.append(self.condition(term))
             simple = isinstance(term, ast.Not) and not isinstance(term.operand, (ast.And, ast.Or, ast.Not))
             if simple or not isinstance(term, (ast.And, ast.Or, ast.Not)):
-                self.shared.update(self.fresh)  # a leaf evaluates all its reads
+                self.shared.update(self.fresh)  # a leaf evaluates its first read of each field
         self.shared, self.fresh = outer, {}
         return codes
 
@@ -226,8 +249,8 @@ class _Emitter:
 
     def _leaf(self, node: ast.Expr) -> str:
         fields = ast.fields_of(node)  # not empty: condition() folds constant leaves
-        if isinstance(node, ast.Comparison) and node.op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
-            other = node.right if _is_null(node.left) else node.left
+        if isinstance(node, ast.Comparison) and node.op in ("==", "!=") and (scalars.is_null(node.left) or scalars.is_null(node.right)):
+            other = node.right if scalars.is_null(node.left) else node.left
             present = self.present(other)
             return present if node.op == "!=" else f"(not {present})"
         if isinstance(node, ast.Comparison) and node.op == "!=":
@@ -237,20 +260,22 @@ class _Emitter:
         fast = self.typed_leaf(node) or self.fast_leaf(node)
         if fast is not None:
             return fast
-        leaf = self.const(self.scalar_function(node, fields))
-        return f"_any_leaf({leaf}, {', '.join(self.read(f) for f in fields)})"
+        leaf = self.const(scalars.leaf_function(node, fields))
+        return f"_any_leaf({leaf}, {', '.join(self.full_read(f) for f in fields)})"
 
     def present(self, node: ast.Expr) -> str:
         """Whether an expression has a non-null value (``x != null``)."""
         if isinstance(node, ast.Field):
             value = self.temporary()
-            return f"(({value} := {self.read(node)}).__class__ in _SCALARS or _present({value}))"
+            return self.exact(node, value, lambda first: f"({first}.__class__ in _TEXT_OR_BOOL "
+                                                        f"or {value} is not None and _present({value}))",
+                              runtime.present)
         fields = ast.fields_of(node)
         if not fields:
-            return "False" if self.constant(node) is None else "True"
-        function = self.scalar_function(node, fields)
+            return "False" if scalars.constant(node) is None else "True"
+        function = scalars.leaf_function(node, fields)
         exists = self.const(lambda *args: function(*args) is not None)
-        return f"_any_leaf({exists}, {', '.join(self.read(f) for f in fields)})"
+        return f"_any_leaf({exists}, {', '.join(self.full_read(f) for f in fields)})"
 
     def typed_leaf(self, node: ast.Expr) -> str | None:
         """A date or version field against a literal, compared in the type's own order."""
@@ -265,147 +290,107 @@ class _Emitter:
         literal_key = key(literal.value)
         if literal_key is None:
             return None  # a literal the type cannot read: compare as plain values
-        return (f"_any_typed({self.const(runtime.COMPARISONS[op])}, {self.const(key)}, {self.const(literal_key)}, "
-                f"{self.read(field)})")
+        compare = runtime.FIELD_COMPARISONS[op]
+        call = f"_any_typed({self.const(compare)}, {self.const(key)}, {self.const(literal_key)}, {{}})"
+        return self.exact(field, None, call.format, partial(runtime.any_typed, compare, key, literal_key))
 
     def fast_leaf(self, node: ast.Expr) -> str | None:
         """Straight-line code for the common leaves: a field against constants."""
         if isinstance(node, ast.Match) and isinstance(node.left, ast.Field):
-            function = self.matcher(node)
-            matcher = self.const(function)
-            value = self.temporary()
-            other = f"_any_match({matcher}, {value})"
-            if hasattr(function, "any"):  # a wildcard matcher's twin scans a whole list in one call
-                other = f"{self.const(function.any)}({value}) if {value}.__class__ is list else {other}"
-            on_str = f"{matcher}({value})"
-            texts = [pattern.value for pattern in node.patterns]
-            if not node.op.startswith("regex") and not any("*" in t or "?" in t for t in texts):  # type: ignore
-                # No wildcard: a set lookup, with the matcher's folding inlined for `:`/`like~`.
-                if node.insensitive:
-                    on_str = self.folded_in(value, frozenset(map(patterns.fold, texts)))
-                else:
-                    on_str = f"{value} in {self.const(frozenset(texts))}"
-            return f"({on_str} if ({value} := {self.read(node.left)}).__class__ is str else {other})"
+            return self.match_leaf(node, node.left)
         if (isinstance(node, ast.Comparison) and node.op == "==" and isinstance(node.left, ast.Field)
                 and isinstance(node.right, ast.Literal)):
             constant = node.right.value
-            value = self.temporary()
-            name = self.const(constant)
-            if _is_number(constant):
+            if _set_number(constant):
                 return self.number_in(node.left, [constant])
-            if _plain_string(constant):
-                # Not in the list: it can only hide in a nested list. `"".join` proves in C
-                # that every item is text, or raises TypeError, and the predicate starts over
-                # on full getters (compile_condition), whose lists are flat.
-                nested = f" or ''.join({value}) is None" if self.inline else ""
-                return (f"(({name} in {value}{nested}) "
-                        f"if ({value} := {self.read(node.left)}).__class__ is list else {value} == {name})")
-            return f"_any_equal({name}, {self.read(node.left)})"
+            name = self.const(constant)
+            slow = partial(runtime.any_equal, constant)
+            if not _plain_string(constant):
+                return self.exact(node.left, None, f"_any_equal({name}, {{}})".format, slow)
+            value = self.temporary()
+            # Not in the list: it can only hide in a nested list. `"".join` proves in C that
+            # every item is text, or raises TypeError, and the predicate starts over on full
+            # getters (compile_condition), whose lists are flat.
+            nested = f" or ''.join({value}) is None" if self.inline else ""
+            # Not a list: `==` answers for every plain type (a numpy array's `==` is an array,
+            # whose truth raises ValueError: the predicate starts over); an odd one (a tuple,
+            # pandas.NA) goes to the helper, which reads it through values.as_values.
+            return self.exact(node.left, value, lambda first: (
+                f"(({name} in {value}{nested}) if {first}.__class__ is list "
+                f"else {value} == {name} or {value}.__class__ not in _PLAIN and _any_equal({name}, {value}))"), slow)
         if (isinstance(node, ast.In) and isinstance(node.left, ast.Field)
-                and all(isinstance(item, ast.Literal) and _is_number(item.value) for item in node.items)):
+                and all(isinstance(item, ast.Literal) and _set_number(item.value) for item in node.items)):
             return self.number_in(node.left, [item.value for item in node.items])  # type: ignore[union-attr]
         if (isinstance(node, ast.In) and isinstance(node.left, ast.Field)
                 and all(isinstance(item, ast.Literal) and _plain_string(item.value) for item in node.items)):
             texts = [item.value for item in node.items]  # type: ignore[union-attr]
             fold = patterns.fold if node.insensitive else None
-            members = self.const(frozenset(map(fold, texts) if fold else texts))
+            members = frozenset(map(fold, texts) if fold else texts)
             value = self.temporary()
-            test = f"{self.const(fold)}({value})" if fold else value
-            return (f"({test} in {members} if ({value} := {self.read(node.left)}).__class__ is str "
-                    f"else _any_in({members}, {value}, {self.const(fold)}))")
+            test = self.one_of(f"_fold({value})" if fold else value, members)
+            helper = f"_any_in({self.const(members)}, {value}, {'_fold' if fold else 'None'})"
+            return self.exact(node.left, value, lambda first: (
+                f"({test} if {first}.__class__ is str else {value} is not None and {helper})"),
+                lambda raw: runtime.any_in(members, raw, fold))
         return None
 
-    def constant(self, node: ast.Expr) -> Any:
-        """The three-valued value of an expression that reads no field, computed now."""
-        emitter = _Emitter()
-        function = emitter.build(f"def constant():\n    return {emitter.scalar(node, {})}\n", "constant")
-        return function()
+    def match_leaf(self, node: ast.Match, field: ast.Field) -> str:
+        """``field : patterns`` (and ``like``, ``regex``): text values against the matcher."""
+        function = scalars.matcher(node)
+        matcher = self.function(function)
+        value = self.temporary()
+        texts = [pattern.value for pattern in node.patterns]
+        on_str = f"{matcher}({value})"
+        if not node.op.startswith("regex") and not any("*" in t or "?" in t for t in texts):  # type: ignore
+            # No wildcard: a set lookup, with the matcher's folding inlined for `:`/`like~`.
+            if node.insensitive:
+                on_str = self.folded_in(value, frozenset(map(patterns.fold, texts)))  # type: ignore[arg-type]
+            else:
+                on_str = self.one_of(value, frozenset(texts))
+        # A wildcard matcher's twin scans a whole list in one call.
+        on_list = f"{self.function(function.any)}({value})" if hasattr(function, "any") else f"_any_match({matcher}, {value})"
+        return self.exact(field, value, lambda first: (
+            f"({on_str} if {first}.__class__ is str else {on_list} if {value}.__class__ is list "
+            f"else {value} is not None and _any_match({matcher}, {value}))"),
+            partial(runtime.any_match, function))
+
+    def one_of(self, value: str, texts: frozenset[Any]) -> str:
+        """``value in texts``; against a single text, ``==`` (no hash to compute)."""
+        if len(texts) == 1:
+            return f"{value} == {self.const(next(iter(texts)))}"
+        return f"{value} in {self.const(texts)}"
 
     def folded_in(self, value: str, texts: frozenset[str]) -> str:
         """``patterns.fold(value) in texts`` (texts already folded) without a call for plain text.
 
-        ``str.lower`` is ``fold`` except for U+0130 (İ), which it turns into two characters,
-        and a word-final sigma. Against ASCII texts only the former can change the answer,
-        and only if some text has an ``i`` for the İ to fold to.
+        ``fold`` keeps the length, so a value of another length is out at once, before any
+        lowercasing. ``str.lower`` is ``fold`` except for U+0130 (İ), which it turns into two
+        characters, and a word-final sigma. Against ASCII texts only the former can change
+        the answer, and only if some text has an ``i`` for the İ to fold to.
         """
-        fold = "_fold"
-        members = self.const(texts)
+        lengths = {len(text) for text in texts}
+        length = (f"len({value}) == {self.const(lengths.pop())}" if len(lengths) == 1
+                  else f"len({value}) in {self.const(frozenset(lengths))}")
         if all(text.isascii() for text in texts):
+            lowered = self.one_of(f"{value}.lower()", texts)
             if not any("i" in text for text in texts):
-                return f"{value}.lower() in {members}"
-            return f"({value}.lower() in {members} or '\\u0130' in {value} and {fold}({value}) in {members})"
+                return f"({length} and {lowered})"
+            return f"({length} and ({lowered} or '\\u0130' in {value} and {self.one_of(f'_fold({value})', texts)}))"
         lowered = self.temporary()
-        return (f"({lowered} if len({lowered} := {value}.lower()) == len({value}) and '\\u03c2' not in {lowered} "
-                f"else {fold}({value})) in {members}")
+        return f"({length} and " + self.one_of(
+            f"({lowered} if len({lowered} := {value}.lower()) == len({value}) "
+            f"and '\\u03c2' not in {lowered} else _fold({value}))", texts) + ")"
 
     def number_in(self, field: ast.Field, numbers: list[Any]) -> str:
         """Some value of the field equals one of the numbers (a numeric string counts)."""
-        members = self.const(frozenset(numbers))
-        value = self.temporary()
-        return (f"({value} in {members} if ({value} := {self.read(field)}).__class__ in _NUMBERS "
-                f"else _any_number_in({members}, {value}))")
-
-    def matcher(self, node: ast.Match) -> Callable[[str], bool]:
-        texts = [pattern.value for pattern in node.patterns]
-        if node.op.startswith("regex"):
-            return patterns.regex_matcher(texts, node.insensitive)  # type: ignore[arg-type]
-        return patterns.wildcard_matcher(texts, node.insensitive)  # type: ignore[arg-type]
-
-    # ------------------------------------------------------------------ three-valued scalars
-    def scalar_function(self, node: ast.Expr, fields: list[ast.Field]) -> Callable[..., Any]:
-        """A function of the fields' values (one value each) giving the node's 3VL value."""
-        inner = _Emitter()
-        variables = {field.name: f"f{i}" for i, field in enumerate(fields)}
-        body = inner.scalar(node, variables)
-        parameters = ", ".join(variables.values())
-        return inner.build(f"def leaf({parameters}):\n    return {body}\n", "leaf")
-
-    def scalar(self, node: ast.Expr, variables: dict[str, str]) -> str:
-        def sub(child: ast.Expr) -> str:
-            return self.scalar(child, variables)
-
-        if isinstance(node, ast.Literal):
-            return self.const(node.value)
-        if isinstance(node, ast.Field):
-            return variables[node.name]
-        if isinstance(node, (ast.Call, ast.Arithmetic)):
-            call = node if isinstance(node, ast.Call) else ast.Call(
-                _ARITHMETIC[node.op], (node.left, node.right), span=node.span)
-            function = functions.resolve(call)
-            if not variables:  # folding a constant: an error is Elasticsearch's error, at compile time
-                implementation = self.const(_folding(call, function))
-            else:
-                constants = [a.value if isinstance(a, ast.Literal) else functions.NOT_CONSTANT for a in call.args]
-                implementation = self.const(function.build(call.insensitive, constants))
-            return f"{implementation}({', '.join(map(sub, call.args))})"
-        if isinstance(node, ast.Unary):
-            return sub(node.operand) if node.op == "+" else f"_negate({sub(node.operand)})"
-        if isinstance(node, ast.Comparison):
-            if node.op in ("==", "!=") and (_is_null(node.left) or _is_null(node.right)):
-                other = node.right if _is_null(node.left) else node.left
-                return f"({sub(other)} {'is' if node.op == '==' else 'is not'} None)"
-            comparison = runtime.COMPARISONS[node.op]
-            if node.op in ("==", "!=") and (_is_optional(node.left) or _is_optional(node.right)):
-                comparison = runtime.eq_optional if node.op == "==" else runtime.ne_optional
-            return f"{self.const(comparison)}({sub(node.left)}, {sub(node.right)})"
-        if isinstance(node, ast.Match):
-            return f"_match3({self.const(self.matcher(node))}, {sub(node.left)})"
-        if isinstance(node, ast.In):
-            helper = "_in3_folded" if node.insensitive else "_in3"
-            test = f"{helper}({', '.join(map(sub, (node.left, *node.items)))})"
-            return f"_not3({test})" if node.negated else test
-        if isinstance(node, ast.Not):
-            return f"_not3({sub(node.operand)})"
-        if isinstance(node, ast.And):
-            return f"_and3({', '.join(map(sub, node.terms))})"
-        if isinstance(node, ast.Or):
-            return f"_or3({', '.join(map(sub, node.terms))})"
-        raise EqlSemanticError(f"cannot evaluate [{node}]", getattr(node, "span", None))
+        members = frozenset(numbers)
+        name, value = self.const(members), self.temporary()
+        return self.exact(field, value, lambda first: (
+            f"({value} in {name} if {first}.__class__ in _NUMBERS "
+            f"else {value} is not None and _any_number_in({name}, {value}))"),
+            partial(runtime.any_number_in, members))
 
 
-def _folding(call: ast.Call, function: functions.Function) -> Callable[..., Any]:
-    return lambda *args: functions.evaluate(call, function, args)
-
-
-
-
+def _reading(read: Callable[[Event], Any], test: Callable[[Any], bool]) -> Callable[[Event], bool]:
+    """``test`` over what the getter ``read`` returns for an event (a leaf's exact path)."""
+    return lambda event: test(read(event))

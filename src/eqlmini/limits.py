@@ -39,3 +39,9 @@ MAX_RULE_FILE_BYTES = 1 << 20      # one rule file (.eql, .toml); larger ones ar
 # Sequences and samples (joins.py, sequences.py)
 MAX_JOIN_KEY_COMBINATIONS = 1_000  # key tuples one event takes part under (multi-valued join keys multiply)
 MAX_OPEN_PARTIALS = 1_000_000  # partial sequences one matcher holds, and completed ones awaiting a trailing ![...]
+
+# ---- values, fields and predicates (core) ----------------------------------------------------
+NUMBER_CACHE_TEXT_CHARS = 64  # values.parse_number remembers the reading of texts up to this long, no longer ones
+GETTER_CACHE_NAME_CHARS = 256  # fields.getter caches the reader of names up to this long, no longer ones
+INLINE_FIELD_PARTS = 8  # a field name of more dotted parts is read by a walk over the event, not inlined probes
+LEAF_COMBINATIONS = 10_000  # value combinations one leaf over several multi-valued fields tries per event

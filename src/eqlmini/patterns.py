@@ -18,7 +18,7 @@ from .re2_support import Matcher
 from .re2_support import esc as _esc
 from .re2_support import fullmatcher as _fullmatcher
 from .re2_support import scrub as _scrub
-from .values import to_text
+from .values import texts
 
 __all__ = ["fold", "lucene_to_re2", "regex_matcher", "wildcard_matcher"]
 
@@ -111,13 +111,9 @@ def factory({names}):
     def match_any(values):
         for v in values:
             if v.__class__ is not str:
-                if v.__class__ is list:
-                    if match_any(v):
-                        return True
-                    continue
-                v = to_text(v)
-                if v is None:
-                    continue
+                if match_any(texts(v)):  # a number, a nested list, a numpy value, a null ...
+                    return True
+                continue
 {fold_any}            if {test}:
                 return True
         return False
@@ -146,7 +142,7 @@ def _factory(templates: tuple[str, ...], insensitive: bool) -> Callable[..., Mat
     source = _TEMPLATE.format(names=", ".join(names), test=test,
                               fold_one="".join(" " * 8 + line for line in fold_lines),
                               fold_any="".join(" " * 12 + line for line in fold_lines))
-    namespace = {"fold": fold, "to_text": to_text}
+    namespace = {"fold": fold, "texts": texts}
     exec(compile(source, "<eqlmini-wildcard>", "exec"), namespace)  # noqa: S102 - constants only
     return namespace["factory"]
 

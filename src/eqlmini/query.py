@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
-from . import ast, compile_cache, compiler
+from . import ast, compile_cache, compiler, frames
 from .errors import EqlError, EqlEventError
 from .fields import getter
 from .joins import stage_specs
@@ -88,7 +88,10 @@ class Query:
         return self._predicate(event)
 
     def filter(self, events: Iterable[Event]) -> Iterator[Event]:
-        """Lazily yield the events that match, in input order (event queries only, no pipes)."""
+        """Lazily yield the events that match, in input order (event queries only, no pipes).
+        A pandas or Polars DataFrame or an Arrow Table gives its matching rows (eqlmini.frames)."""
+        if frames.kind_of(events) is not None:
+            return frames.filter(self, events)
         if self._predicate is None:
             raise EqlError(f"a {self.kind} query matches a stream of events, not one: use search()")
         return filter(self._predicate, events)
@@ -104,7 +107,10 @@ class Query:
         An event with no place in time (not a mapping, no or a bad timestamp) raises
         EqlEventError, unless ``on_error(position, event, error)`` is given: it hears of
         the event, which is left out. Nothing is read before the first result is asked for.
+        A DataFrame or Arrow Table gives its results as a frame (eqlmini.frames).
         """
+        if frames.kind_of(events) is not None:
+            return frames.search(self, events, assume_sorted=assume_sorted, on_error=on_error)
         return self._search(events, assume_sorted, on_error)
 
     def _search(self, events: Iterable[Event], assume_sorted: bool | None,

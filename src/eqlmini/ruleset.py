@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-from . import ast
+from . import ast, frames
 from .errors import EqlError, EqlEventError
 from .fields import getter
 from .ordering import ordered as in_time_order
@@ -191,8 +191,11 @@ class RuleSet:
         as a warning on the ``eqlmini.ruleset`` logger. No rule sees an event that is not
         a mapping; the rules that need no order (event rules without pipes, samples) still
         see one without a place in time, after the others from a list, where it comes in
-        a stream.
+        a stream. A DataFrame or Arrow Table gives its alerts as a frame (eqlmini.frames).
         """
+        if frames.kind_of(events) is not None:
+            return frames.scan(self, events, assume_sorted=assume_sorted, indexed=indexed,
+                               on_event_error=on_event_error)
         use_index = len(self.rules) >= INDEX_FROM if indexed is None else indexed
         if self._order is None and not use_index and None not in self._predicates:
             return self._each_rule_on_each_event(events, on_event_error or _warn)

@@ -1,63 +1,172 @@
-"""Scalar semantics shared by the compiler and the engines: equality, ordering, text form.
+"""What a field holds, as Elasticsearch would index it: plain values from any Python data.
 
 Values are what a field or expression yields for one event: ``None`` (null or missing),
-``str``, ``int``, ``float`` or ``bool``. Comparisons follow Elasticsearch's three-valued
-logic inside expressions: anything compared with null is null (``None``).
+``str``, ``int``, ``float`` or ``bool``. Events come from JSON, but also from the Python data
+world, and read as JSON would write them: a str or int subclass (``StrEnum``) is its base
+type, a numpy scalar is the Python number or boolean it holds, a tuple or numpy array is a
+list, a date is its ISO-8601 text, and float NaN, ``pandas.NA`` and ``NaT`` are null. numpy
+and pandas are recognised by duck typing, never imported. An event is a mapping (or a pandas
+Series, read as one).
 
-Elasticsearch compares a field with a literal *through the field's mapping*: a keyword
-field holding ``4688`` is the string ``"4688"``; a long field queried with ``"42"`` parses
-the string; a date field queried with ``"2017-08-30T20:47:33Z"`` parses the date. eqlmini
-has no mapping, so it coerces the same way at run time: a string meets a number by
-parsing the string as a number, then as an ISO-8601 date (epoch milliseconds).
+How values compare lives in :mod:`comparisons`; this module says what they are, their text
+(Java's ``toString``) and how text reads as a number or a date.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
+
+from . import limits
+from .errors import EqlEventError
 
 Value = Any  # None | str | int | float | bool
 
-
 SCALARS = frozenset({str, int, float, bool})
+ALWAYS_VALUES = frozenset({str, int, bool})
+"""Exact types stored values have as they are (a float may be NaN, which is null)."""
+LONG_MIN, ULONG_MAX = -(1 << 63), (1 << 64) - 1
+"""The integers Elasticsearch can hold (long and unsigned_long): a bigger one is not a number."""
 
 
 def as_values(raw: Any) -> Sequence[Any]:
     """The values held by what a field read returned: () for None, a 1-tuple for a scalar,
-    the list itself when it is flat, else its scalars flattened (None and objects dropped)."""
+    the list itself when it is flat and plain, else its values flattened and made plain
+    (nulls, NaN and objects dropped; see the module docstring)."""
+    kind = raw.__class__
+    if kind is str or kind is bool:
+        return (raw,)
+    if kind is list:
+        for item in raw:
+            if item.__class__ is not str:
+                return plain_values(raw)
+        return raw
     if raw is None:
         return ()
-    if raw.__class__ is not list:
-        return (raw,) if raw.__class__ in SCALARS else ()
-    for item in raw:
-        if item.__class__ not in SCALARS:
-            return _flatten(raw, [])
-    return raw
+    if kind is int:
+        return (raw,) if LONG_MIN <= raw <= ULONG_MAX else ()
+    if kind is float:
+        return (raw,) if raw == raw else ()  # NaN stored in a field is null
+    return plain_values((raw,))
 
 
-def _flatten(items: list[Any], out: list[Any]) -> list[Any]:
-    for item in items:
-        if item.__class__ is list:
-            _flatten(item, out)
-        elif item.__class__ in SCALARS:
-            out.append(item)
+def texts(raw: Any) -> list[str]:
+    """The text (Java's ``toString``) of each value a stored value holds (see as_values)."""
+    return [text for text in map(to_text, as_values(raw)) if text is not None]
+
+
+def plain_values(items: Iterable[Any]) -> list[Any]:
+    """The plain scalar values among ``items``, nested lists flattened (objects dropped)."""
+    out = []
+    for item in expand(items):
+        value = plain(item)
+        if value is not None:
+            out.append(value)
     return out
+
+
+def expand(items: Iterable[Any]) -> list[Any]:
+    """``items`` with every list-like item (list, tuple, numpy array) replaced by its items,
+    at any depth, in order. Iterative, so that deep nesting cannot exhaust the stack; a list
+    that contains itself is an EqlEventError."""
+    out: list[Any] = []
+    stack = [(iter(items), id(items))]
+    open_lists = {id(items)}  # the lists being expanded
+    while stack:
+        for item in stack[-1][0]:
+            inner = list_items(item)
+            if inner is None:
+                out.append(item)
+                continue
+            if id(item) in open_lists:
+                raise EqlEventError("an event holds a list that contains itself")
+            stack.append((iter(inner), id(item)))
+            open_lists.add(id(item))
+            break
+        else:
+            open_lists.discard(stack.pop()[1])
+    return out
+
+
+def list_items(value: Any) -> Any:
+    """The items of a list-like value (list, tuple, numpy or pandas array), else None."""
+    kind = value.__class__
+    if kind is list or kind is tuple:
+        return value
+    if kind in ALWAYS_VALUES or value is None or kind is float or kind is dict:
+        return None
+    if isinstance(value, (list, tuple)):
+        return value
+    if _from_numpy_or_pandas(value) and hasattr(value, "tolist") and getattr(value, "ndim", 1) > 0:
+        return value.tolist()
+    return None
+
+
+def plain(value: Any) -> Value:
+    """One stored value (not a list) as a plain scalar, or None when it is null or holds no
+    value (an object, bytes, an integer beyond 64 bits): ``StrEnum`` -> str, ``numpy.int64``
+    -> int, a ``datetime`` -> its ISO-8601 text, NaN and NaT -> None."""
+    kind = value.__class__
+    if kind is str or kind is bool:
+        return value
+    if kind is int:
+        return value if LONG_MIN <= value <= ULONG_MAX else None
+    if kind is float:
+        return value if value == value else None
+    if isinstance(value, str):
+        return str.__str__(value)  # an exact str with the same characters
+    if isinstance(value, int):  # bool cannot be subclassed, so this is an int subclass
+        return plain(int.__int__(value))
+    if isinstance(value, float):  # numpy.float64 is a float subclass
+        number = float.__float__(value)
+        return number if number == number else None
+    if isinstance(value, date):  # datetime, pandas.Timestamp: the ISO-8601 text JSON encoders write
+        return value.isoformat() if value == value else None  # NaT is a datetime unequal to itself
+    if _from_numpy_or_pandas(value):
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        if kind in _NUMPY_NUMBERS:
+            return plain(value.item())  # numpy.int64, bool_, float32 ... as the Python scalar they hold
+        if kind == "M":  # numpy.datetime64
+            return str(value) if value == value else None
+    return None  # None, objects, pandas.NA, bytes: no value
+
+
+_NUMPY_NUMBERS = frozenset("biuf")  # numpy dtype kinds: bool, signed and unsigned int, float
+
+
+def _from_numpy_or_pandas(value: Any) -> bool:
+    return (type(value).__module__ or "").partition(".")[0] in ("numpy", "pandas")
+
+
+def as_event(event: Any) -> Mapping[str, Any]:
+    """An event as a mapping: a Mapping as it is, a pandas Series as a dict of its items;
+    anything else is an EqlEventError."""
+    if isinstance(event, Mapping):
+        return event
+    if _from_numpy_or_pandas(event) and type(event).__name__ == "Series":
+        return dict(event.items())
+    raise EqlEventError(f"an event must be a mapping (a dict), not {type(event).__name__}")
 
 
 def to_text(value: Value) -> str | None:
     """A scalar as Elasticsearch would index it in a keyword field, i.e. Java's ``toString``:
-    ``true``, ``42``, ``42.0``, ``1.0E7``, ``1.0E-4``. None for anything that is not a scalar."""
+    ``true``, ``42``, ``42.0``, ``1.0E7``, ``1.0E-4``. None for anything that is not a scalar,
+    and for an integer too long to write out (over Python's 4,300 digits)."""
     kind = value.__class__
     if kind is str:
         return value
     if kind is bool:
         return "true" if value else "false"
     if kind is int:
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # beyond sys.get_int_max_str_digits(): not a number ES could hold
+            return None
     if kind is not float:
         return None
     if math.isnan(value):
@@ -76,16 +185,30 @@ INTEGER = re.compile(r"[+-]?[0-9]+\Z")
 DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?\Z")
 
 
-@lru_cache(maxsize=65536)
 def parse_number(text: str) -> int | float | None:
     """A string read as a number the way a numeric or date mapping reads it: an ASCII
-    integer or decimal, or an ISO-8601 date as epoch milliseconds; None for anything else."""
+    integer or decimal, or an ISO-8601 date as epoch milliseconds; None for anything else.
+
+    Short texts (the usual codes, ports and timestamps) are remembered; a long one is read
+    afresh, so that event text never piles up in the cache."""
+    if len(text) <= limits.NUMBER_CACHE_TEXT_CHARS:
+        return _parse_number_cached(text)
+    return _parse_number(text)
+
+
+def _parse_number(text: str) -> int | float | None:
     if INTEGER.match(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # over Python's 4,300 digits: read as a double, which is infinite
+            return None
     if DECIMAL.match(text):
         number = float(text)
         return number if math.isfinite(number) else None
     return parse_date(text)
+
+
+_parse_number_cached = lru_cache(maxsize=65536)(_parse_number)
 
 
 # ES's default date format is strict_date_optional_time||epoch_millis: a full date, an
@@ -123,58 +246,6 @@ def parse_date(text: str) -> int | float | None:
         if rest:
             millis += int(rest) / 10 ** len(rest)
     return millis
-
-
-def _is_number(value: Value) -> bool:
-    return value.__class__ in (int, float)
-
-
-def _coerce_pair(a: Value, b: Value) -> tuple[Value, Value] | None:
-    """Bring two non-null scalars to a comparable pair, or None if they cannot be compared."""
-    ka, kb = a.__class__, b.__class__
-    if ka is kb:
-        return a, b
-    if _is_number(a) and _is_number(b):
-        return a, b
-    if ka is str and _is_number(b):
-        number = parse_number(a)
-        return (number, b) if number is not None else None
-    if kb is str and _is_number(a):
-        number = parse_number(b)
-        return (a, number) if number is not None else None
-    if ka is bool and kb is str:
-        return (to_text(a), b)
-    if kb is bool and ka is str:
-        return (a, to_text(b))
-    return None
-
-
-def equals(a: Value, b: Value) -> bool | None:
-    """``a == b`` in Elasticsearch's terms: None if either is null, else True or False."""
-    if a is None or b is None:
-        return None
-    if a.__class__ is b.__class__:
-        return a == b
-    pair = _coerce_pair(a, b)
-    return pair is not None and pair[0] == pair[1]
-
-
-def compare(a: Value, b: Value) -> int | None:
-    """-1, 0 or 1 for ordered scalars; None when either is null or they cannot be ordered."""
-    if a is None or b is None:
-        return None
-    pair = _coerce_pair(a, b)
-    if pair is None:
-        return None
-    x, y = pair
-    if x != x or y != y:  # NaN is unordered
-        return None
-    if x.__class__ is bool or y.__class__ is bool:
-        x, y = int(x), int(y)
-    try:
-        return (x > y) - (x < y)
-    except TypeError:
-        return None
 
 
 def date_key(value: Value) -> int | float | None:
