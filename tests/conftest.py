@@ -49,3 +49,17 @@ def boolean_trees(leaves: Any, max_leaves: int) -> Any:
         st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.And(tuple(terms))),
         st.lists(inner, min_size=2, max_size=3).map(lambda terms: ast.Or(tuple(terms))),
     ), max_leaves=max_leaves)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
+    """Run the ``eqlmini`` command in this process: its exit status, standard output and error."""
+    from eqlmini.cli import main
+
+    status = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def ndjson(text: str) -> list[dict[str, Any]]:
+    """The JSON objects of NDJSON text, one per line."""
+    return [json.loads(line) for line in text.splitlines()]

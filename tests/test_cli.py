@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PROJECT, SHARED, require
+from conftest import PROJECT, SHARED, ndjson, require, run_cli
 
+import eqlmini
 from eqlmini import output
 from eqlmini.cli import main
 
@@ -25,19 +26,11 @@ RULE = "Execution via MSSQL xp_cmdshell Stored Procedure"
 ATTACKS = ["/c whoami /priv", "/c certutil -urlcache", "/c powershell -nop -w hidden -enc", "/c net user sqlbackup"]
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
-    status = main([str(arg) for arg in args])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
-
-
-def records(out: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in out.splitlines()]
 
 
 def test_scan_example_json(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, err = run(capsys, "scan", "--format", "json", EXAMPLE)
-    alerts = records(out)
+    status, out, err = run_cli(capsys, "scan", "--format", "json", EXAMPLE)
+    alerts = ndjson(out)
     assert status == 1  # alerts found
     assert [alert["rule"] for alert in alerts] == [RULE] * 4
     assert {(a["severity"], a["risk_score"], a["rule_id"]) for a in alerts} == {
@@ -46,23 +39,38 @@ def test_scan_example_json(capsys: pytest.CaptureFixture[str]) -> None:
         (event,) = alert["events"]
         assert attack in event["process"]["command_line"] and alert["timestamp"] == event["@timestamp"]
         assert event["process"]["parent"]["name"] == "sqlservr.exe" and alert["threat"] == [["TA0002", "T1059"]]
-    assert err.splitlines() == ["eqlmini: 16 events from 1 file; 4 alerts from 1 of 1 rule", f"       4  high      {RULE}"]
+    # where each came from: the line of the file (the events stay as read)
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    for alert in alerts:
+        (source,) = alert["sources"]
+        assert source["file"] == str(EXAMPLE) and json.loads(lines[source["line"] - 1]) == alert["events"][0]
+    assert [alert["sources"][0]["line"] for alert in alerts] == [11, 12, 14, 16]
+    assert err.splitlines() == [
+        "eqlmini: 16 events from 1 file; 4 alerts from 1 of 1 rule",
+        "first alert  2024-05-14T09:02:01.117Z",
+        "last alert   2024-05-14T09:02:40.240Z",
+        "severity     critical 0, high 4, medium 0, low 0",
+        "hosts (1)    sql01.corp.example (4)",
+        "  alerts  severity  rule",
+        f"       4  high      {RULE}"]
 
 
 def test_scan_example_table(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "scan", "--format", "table", "--quiet", EXAMPLE)
+    status, out, _ = run_cli(capsys, "scan", "--format", "table", "--quiet", EXAMPLE)
     header, *rows = out.splitlines()
-    assert status == 1 and header.split() == ["TIME", "SEVERITY", "RISK", "RULE", "EVENT"]
-    assert len(rows) == 4 and all(f"high      73    {RULE}" in row for row in rows)
-    assert "sql01.corp.example: \"C:\\Windows\\system32\\cmd.exe\" /c whoami /priv" in rows[0]
+    assert status == 1 and header.split() == ["TIME", "SEVERITY", "RULE", "ATT&CK", "SOURCE", "EVENT"]
+    assert len(rows) == 4 and all(f"high      {RULE}  TA0002 T1059  {EXAMPLE}:" in row for row in rows)
+    # not a terminal: nothing is cut, not even the longest command line
+    assert rows[0].endswith(f"{EXAMPLE}:11  sql01.corp.example: \"C:\\Windows\\system32\\cmd.exe\" /c whoami /priv")
+    assert rows[3].endswith("/c net user sqlbackup Winter2024! /add && net localgroup administrators sqlbackup /add")
 
 
 def test_scan_with_a_rule_folder_and_a_sequence(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     (tmp_path / "seq.eql").write_text(
         '/*\nname = "Dropped file after cmd"\nseverity = "low"\n*/\n'
         'sequence by host.name with maxspan=1m\n  [process where process.name : "cmd.exe"]\n  [file where true]\n')
-    status, out, err = run(capsys, "scan", "--rules", tmp_path, "--rules", PROJECT / "rules", "--format", "json", EXAMPLE)
-    names = [alert["rule"] for alert in records(out)]
+    status, out, err = run_cli(capsys, "scan", "--rules", tmp_path, "--rules", PROJECT / "rules", "--format", "json", EXAMPLE)
+    names = [alert["rule"] for alert in ndjson(out)]
     assert status == 1 and names.count(RULE) == 4 and names.count("Dropped file after cmd") == 1
     assert "5 alerts from 2 of 2 rules" in err
 
@@ -71,23 +79,23 @@ def test_unreadable_input_is_reported_and_the_scan_goes_on(capsys: pytest.Captur
     damaged = tmp_path / "damaged.ndjson"
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
     damaged.write_text("\n".join([lines[0], "{not json", *lines[1:]]) + "\n", encoding="utf-8")
-    status, out, err = run(capsys, "scan", "--format", "json", damaged, tmp_path / "missing.ndjson")
-    assert status == 4 and len(records(out)) == 4  # input trouble wins, the alerts are still there
+    status, out, err = run_cli(capsys, "scan", "--format", "json", damaged, tmp_path / "missing.ndjson")
+    assert status == 4 and len(ndjson(out)) == 4  # input trouble wins, the alerts are still there
     assert f"eqlmini: {damaged}: line 2:" in err and "missing.ndjson: file: cannot open" in err
     assert "16 events from 2 files; 2 unreadable" in err
 
 
 def test_search(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, err = run(capsys, "search", 'process where process.parent.name : "sqlservr.exe" and '
+    status, out, err = run_cli(capsys, "search", 'process where process.parent.name : "sqlservr.exe" and '
                                              'process.args : "whoami"', "--format", "json", EXAMPLE)
     # The attack's `whoami /priv`, and the end of the earlier `whoami` (event.type "end").
-    assert status == 1 and [e["process"]["args"][-1] for e in records(out)] == ["whoami", "/priv"]
+    assert status == 1 and [e["process"]["args"][-1] for e in ndjson(out)] == ["whoami", "/priv"]
     assert err.strip() == "eqlmini: 16 events from 1 file; 2 matches"
-    status, out, _ = run(capsys, "search", 'sequence by host.name [process where true] [file where true]',
+    status, out, _ = run_cli(capsys, "search", 'sequence by host.name [process where true] [file where true]',
                          "--format", "json", "-q", EXAMPLE)
-    (match,) = records(out)
+    (match,) = ndjson(out)
     assert status == 1 and [e["event"]["category"] for e in match["events"]] == [["process"], ["file"]]
-    assert run(capsys, "search", 'network where destination.port == 22', EXAMPLE)[0] == 0
+    assert run_cli(capsys, "search", 'network where destination.port == 22', EXAMPLE)[0] == 0
 
 
 @pytest.mark.parametrize(("query", "message", "column"), [
@@ -95,38 +103,50 @@ def test_search(capsys: pytest.CaptureFixture[str]) -> None:
     ("process where nosuch(a)", "eqlmini: invalid query: Unknown function [nosuch]", 15),
 ])
 def test_bad_query(capsys: pytest.CaptureFixture[str], query: str, message: str, column: int) -> None:
-    status, out, err = run(capsys, "search", query, EXAMPLE)
+    status, out, err = run_cli(capsys, "search", query, EXAMPLE)
     first, *shown = err.splitlines()
     assert status == 3 and out == "" and first.startswith(message) and first.endswith(f"(line 1, column {column})")
     assert shown == [query, " " * (column - 1) + "^"]
 
 
 def test_check(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert run(capsys, "check", PROJECT / "rules")[0] == 0
+    assert run_cli(capsys, "check", PROJECT / "rules")[0] == 0
     broken = tmp_path / "broken.eql"
     broken.write_text('/*\nname = "Broken"\n*/\nprocess where\n  process.name ==\n', encoding="utf-8")
-    status, out, err = run(capsys, "check", "--format", "json", PROJECT / "rules", broken)
+    status, out, err = run_cli(capsys, "check", "--format", "json", PROJECT / "rules", broken)
     assert status == 3
-    assert records(out)[-1] == {"path": str(broken), "ok": False, "line": 5,
+    assert ndjson(out)[-1] == {"path": str(broken), "ok": False, "line": 5, "column": 18,
                                 "error": f"{broken}: unexpected end of query"}
     assert f"eqlmini: syntax error: {broken}: unexpected end of query (line 5, column 18)\n" in err
     assert err.endswith("eqlmini: checked 2 files: 1 valid rule, 1 error\n")
 
 
 def test_rules(capsys: pytest.CaptureFixture[str]) -> None:
-    status, out, _ = run(capsys, "rules", "--format", "json")
-    (listed,) = records(out)
+    status, out, _ = run_cli(capsys, "rules", "--format", "json")
+    (listed,) = ndjson(out)
     assert status == 0 and listed.pop("path").endswith("xp_cmdshell.eql") and listed == {
         "name": RULE, "rule_id": "4ed493fc-d637-4a36-80ff-ac84937e5461", "severity": "high", "risk_score": 73,
         "kind": "event", "threat": [["TA0002", "T1059"]]}
-    _, out, _ = run(capsys, "rules", "--format", "table", "--rules", PROJECT / "rules")
+    _, out, _ = run_cli(capsys, "rules", "--format", "table", "--rules", PROJECT / "rules")
     assert out.splitlines()[1].split()[:5] == ["high", "73", "event", "TA0002", "T1059"]
 
 
 def test_usage_errors_and_help(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "scan")[0] == 2
-    status, out, _ = run(capsys, "--help")
-    assert status == 0 and "exit status:" in out and "input trouble" in out
+    assert run_cli(capsys, "scan")[0] == 2
+    status, out, _ = run_cli(capsys, "--help")
+    assert status == 0 and "exit status (each command's --help lists its own):" in out and "input trouble" in out
+    assert "``" not in out and ":func:" not in out and "The eqlmini command: search events" in out
+    assert run_cli(capsys, "--version")[:2] == (0, f"eqlmini {eqlmini.__version__}\n")
+
+
+@pytest.mark.parametrize(("command", "statuses"), [
+    ("search", [0, 1, 2, 3, 4, 70, 130]), ("scan", [0, 1, 2, 3, 4, 70, 130]), ("check", [0, 2, 3, 70, 130]),
+    ("rules", [0, 2, 3, 70, 130]), ("show", [0, 2, 3, 70, 130]), ("convert", [0, 2, 3, 70, 130])])
+def test_each_command_lists_its_own_exit_statuses(capsys: pytest.CaptureFixture[str], command: str,
+                                                   statuses: list[int]) -> None:
+    status, out, _ = run_cli(capsys, command, "--help")
+    listed = out[out.index("exit status:"):].splitlines()[1:]
+    assert status == 0 and [int(line.split()[0]) for line in listed if line[2:3].isdigit()] == statuses
 
 
 def test_progress_line_on_a_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,8 +187,8 @@ def test_scan_msf_reverse_shell_evtx(capsys: pytest.CaptureFixture[str]) -> None
     """
     require(MSF)
     pytest.importorskip("evtx", reason="the evtx extra is not installed (pip install eqlmini[evtx])")
-    status, out, err = run(capsys, "scan", "--format", "json", MSF)
-    alerts = records(out)
+    status, out, err = run_cli(capsys, "scan", "--format", "json", MSF)
+    alerts = ndjson(out)
     assert status == 1 and len(alerts) == 69
     assert {alert["events"][0]["process"]["parent"]["name"] for alert in alerts} == {"sqlservr.exe"}
     assert sum("cscript //nologo" in a["events"][0]["process"]["command_line"] for a in alerts) == 1
@@ -180,9 +200,9 @@ def test_output_never_fails_on_encoding(capsys: pytest.CaptureFixture[str], tmp_
     odd = tmp_path / "odd.ndjson"
     odd.write_text('{"@timestamp": 1, "event": {"category": "process"}, "message": "\\ud800 caf\\u00e9 \\u2192"}\n',
                    encoding="ascii")
-    status, out, _ = run(capsys, "search", "process where true", "--format", "json", odd)
-    assert status == 1 and out.isascii() and records(out)[0]["message"] == "\ud800 caf\u00e9 \u2192"
-    status, out, _ = run(capsys, "search", "process where true", "--format", "table", odd)
+    status, out, _ = run_cli(capsys, "search", "process where true", "--format", "json", odd)
+    assert status == 1 and out.isascii() and ndjson(out)[0]["message"] == "\ud800 caf\u00e9 \u2192"
+    status, out, _ = run_cli(capsys, "search", "process where true", "--format", "table", odd)
     assert status == 1 and out.splitlines()[1].endswith("\\ud800 caf\u00e9 \u2192")
     env = {**os.environ, "PYTHONPATH": str(PROJECT / "src"), "PYTHONIOENCODING": "cp1252"}
     for format, shown in (("table", "\\ud800 caf\xe9 \\u2192"), ("json", '"\\ud800 caf\\u00e9 \\u2192"')):
@@ -193,7 +213,7 @@ def test_output_never_fails_on_encoding(capsys: pytest.CaptureFixture[str], tmp_
 
 @pytest.mark.parametrize("size", ["-1", "x", "1.5"])
 def test_size_must_be_a_whole_number_from_0(capsys: pytest.CaptureFixture[str], size: str) -> None:
-    status, _, err = run(capsys, "search", "--size", size, "any where true", EXAMPLE)
+    status, _, err = run_cli(capsys, "search", "--size", size, "any where true", EXAMPLE)
     assert status == 2 and "argument --size:" in err and "Traceback" not in err
 
 
@@ -202,20 +222,20 @@ def test_search_size_streams_an_event_query_in_input_order(capsys: pytest.Captur
     events = [json.loads(line) for line in EXAMPLE.read_text(encoding="utf-8").splitlines()][::-1]
     untimed.write_text("".join(json.dumps({k: v for k, v in e.items() if k != "@timestamp"}) + "\n" for e in events),
                        encoding="utf-8")
-    _, every, _ = run(capsys, "search", "process where true", "--format", "json", untimed)
-    status, out, err = run(capsys, "search", "--size", "3", "process where true", "--format", "json", untimed)
-    assert status == 1 and records(out) == records(every)[:3] and err.endswith("; 3 matches\n")
-    assert run(capsys, "search", "--size", "0", "process where true", untimed)[0] == 0
+    _, every, _ = run_cli(capsys, "search", "process where true", "--format", "json", untimed)
+    status, out, err = run_cli(capsys, "search", "--size", "3", "process where true", "--format", "json", untimed)
+    assert status == 1 and ndjson(out) == ndjson(every)[:3] and err.endswith("; 3 matches\n")
+    assert run_cli(capsys, "search", "--size", "0", "process where true", untimed)[0] == 0
 
 
 def test_unexpected_errors_exit_70(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    from eqlmini import cli
+    from eqlmini.cli import scan as cli
 
     def broken(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cli, "RuleSet", broken)
-    status, _, err = run(capsys, "scan", EXAMPLE)
+    status, _, err = run_cli(capsys, "scan", EXAMPLE)
     assert status == 70 and "Traceback" in err and err.endswith(
         "eqlmini: internal error: RuntimeError: boom (a bug in eqlmini: please report it with the traceback above)\n")
 
@@ -223,7 +243,7 @@ def test_unexpected_errors_exit_70(capsys: pytest.CaptureFixture[str], monkeypat
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(cli, "RuleSet", full)
-    status, _, err = run(capsys, "scan", EXAMPLE)
+    status, _, err = run_cli(capsys, "scan", EXAMPLE)
     assert status == 70 and err == "eqlmini: error: [Errno 28] No space left on device\n"
 
 
@@ -240,28 +260,29 @@ def test_events_without_a_place_in_time_are_problems_and_the_scan_goes_on(
     rules.mkdir()
     (rules / "seq.eql").write_text('/*\nname = "Dropped file after cmd"\nseverity = "low"\n*/\n'
                                    'sequence by host.name [process where process.name : "cmd.exe"] [file where true]\n')
-    status, out, err = run(capsys, "scan", "--rules", rules, "--rules", PROJECT / "rules", "--format", "json", mixed)
-    names = [alert["rule"] for alert in records(out)]
+    status, out, err = run_cli(capsys, "scan", "--rules", rules, "--rules", PROJECT / "rules", "--format", "json", mixed)
+    names = [alert["rule"] for alert in ndjson(out)]
     assert status == 4 and names.count(RULE) == 4 and names.count("Dropped file after cmd") == 1
     assert err.splitlines()[:3] == [
         f"eqlmini: {mixed}: line 1: invalid JSON: Expecting property name enclosed in double quotes (column 2)",
-        f"eqlmini: {mixed}: event {first_attack + 1}: event has no timestamp; only the rules that need no time order "
+        f"eqlmini: {mixed}: line {first_attack + 2}: event has no timestamp; only the rules that need no time order "
         "ran on it",
         "eqlmini: 16 events from 1 file; 1 unreadable; 2 problems; 5 alerts from 2 of 2 rules"]
     # search: a sequence query leaves it out, and says so; a bad tiebreaker, in every event, too
-    status, out, err = run(capsys, "search", "sequence [process where true] [file where true]", "-q", mixed, EXAMPLE)
-    assert status == 4 and len(records(out)) == 1
-    assert f"eqlmini: {mixed}: event {first_attack + 1}: event has no timestamp; left out: the query needs " \
+    status, out, err = run_cli(capsys, "search", "sequence [process where true] [file where true]", "-q", mixed, EXAMPLE)
+    assert status == 4 and len(ndjson(out)) == 1
+    assert f"eqlmini: {mixed}: line {first_attack + 2}: event has no timestamp; left out: the query needs " \
            "events in time order" in err
-    status, out, err = run(capsys, "search", "--tiebreaker-field", "event.type", "sequence [process where true] "
+    status, out, err = run_cli(capsys, "search", "--tiebreaker-field", "event.type", "sequence [process where true] "
                            "[file where true]", EXAMPLE)
     assert status == 4 and out == "" and "16 events from 1 file; 0 unreadable; 16 problems; 0 matches" in err
-    assert f"eqlmini: {EXAMPLE}: event 16: tiebreaker ['start'] is not a single number or string; left out" in err
+    assert f"eqlmini: {EXAMPLE}: line 16: tiebreaker ['start'] is not a single number or string; left out" in err
 
 
 def test_an_event_that_stops_the_run_still_gets_the_summary(capsys: pytest.CaptureFixture[str],
                                                              monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from eqlmini import EqlEventError, cli
+    from eqlmini import EqlEventError
+    from eqlmini.cli import scan as cli
 
     class Stopping(cli.RuleSet):  # type: ignore[misc, name-defined]
         def scan(self, events: Any, **options: Any) -> Any:
@@ -271,8 +292,8 @@ def test_an_event_that_stops_the_run_still_gets_the_summary(capsys: pytest.Captu
     monkeypatch.setattr(cli, "RuleSet", Stopping)
     damaged = tmp_path / "damaged.ndjson"
     damaged.write_text("{not json\n" + EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
-    status, out, err = run(capsys, "scan", "--format", "json", damaged)
-    assert status == 4 and len(records(out)) == 1 and err.splitlines() == [
+    status, out, err = run_cli(capsys, "scan", "--format", "json", damaged)
+    assert status == 4 and len(ndjson(out)) == 1 and err.splitlines() == [
         f"eqlmini: {damaged}: line 1: invalid JSON: Expecting property name enclosed in double quotes (column 2)",
         "eqlmini: 16 events from 1 file; 1 unreadable; 1 problem; 1 alert from 1 of 1 rule before it stopped",
         "eqlmini: event error: event 7 (counting from 0) is out of order"]
@@ -299,7 +320,7 @@ def test_control_characters_from_events_are_escaped_in_tables(capsys: pytest.Cap
     line = "evil\x1b]0;owned\x07\x1b[2J\x9b31m\u202egnp.exe"
     hostile.write_text(json.dumps({"@timestamp": "t\x1b[1m", "event": {"category": "process"},
                                    "process": {"name": "cmd.exe", "command_line": line}}) + "\n")
-    status, out, _ = run(capsys, "search", "process where true", "--format", "table", hostile)
+    status, out, _ = run_cli(capsys, "search", "process where true", "--format", "table", hostile)
     assert status == 1
     row = out.splitlines()[1]
     assert not any(char in row for char in "\x1b\x07\x9b\u202e")
@@ -311,7 +332,7 @@ def test_control_characters_in_rule_files_are_escaped_on_stderr(capsys: pytest.C
                                                                 tmp_path: Path) -> None:
     rule = tmp_path / "bad.eql"
     rule.write_text('process where process.name == "\x1b[2J" and\n', encoding="utf-8")
-    status, _, err = run(capsys, "check", rule)
+    status, _, err = run_cli(capsys, "check", rule)
     assert status == 3 and "\x1b" not in err and '"\\x1b[2J" and' in err
 
 
@@ -319,16 +340,17 @@ def test_input_limits_on_the_command_line(capsys: pytest.CaptureFixture[str], tm
     path = tmp_path / "events.ndjson"
     path.write_text("\n".join([EXAMPLE.read_text(encoding="utf-8").splitlines()[0]] * 2
                               + ['{"pad": "%s"}' % ("x" * 5000)]) + "\n")
-    status, _, err = run(capsys, "scan", "--format", "json", "--max-line-bytes", 4000, path)
+    status, _, err = run_cli(capsys, "scan", "--format", "json", "--max-line-bytes", 4000, path)
     assert status == 4
     assert f"eqlmini: {path}: line 3: the line is longer than 4,000 bytes, the limit " \
            "eqlmini.limits.MAX_LINE_BYTES: skipped" in err
-    assert run(capsys, "scan", "--format", "json", path)[0] == 0
+    assert run_cli(capsys, "scan", "--format", "json", path)[0] == 0
 
 
 def test_a_limit_hit_in_the_engine_is_a_problem(capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from eqlmini import cli, limits
+    from eqlmini import limits
+    from eqlmini.cli import scan as cli
 
     scan = cli.RuleSet.scan
 
@@ -336,8 +358,8 @@ def test_a_limit_hit_in_the_engine_is_a_problem(capsys: pytest.CaptureFixture[st
         limits.skipped("combinations per event (eqlmini.limits.X): 3 skipped")
         return scan(self, events, **options)
     monkeypatch.setattr(cli.RuleSet, "scan", cut_short)
-    status, out, err = run(capsys, "scan", "--format", "json", EXAMPLE)
-    assert status == 4 and len(records(out)) == 4
+    status, out, err = run_cli(capsys, "scan", "--format", "json", EXAMPLE)
+    assert status == 4 and len(ndjson(out)) == 4
     assert "eqlmini: limit: combinations per event (eqlmini.limits.X): 3 skipped\n" in err
 
 
@@ -345,5 +367,5 @@ def test_main_puts_the_garbage_collector_back(capsys: pytest.CaptureFixture[str]
     import gc
 
     before = gc.get_threshold()
-    assert run(capsys, "scan", "--format", "json", EXAMPLE)[0] == 1
+    assert run_cli(capsys, "scan", "--format", "json", EXAMPLE)[0] == 1
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tomllib
 import warnings
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import PROJECT
+from conftest import CORPUS, PROJECT, require, run_cli
 
+import eqlmini
 from eqlmini import EqlError, limits
-from eqlmini.cli import main
 from eqlmini.rule_files import Skipped, load_rule, load_rules, rule_files
+from eqlmini.rule_toml import dumps
 from eqlmini.rules import NotEqlError, RuleError, RuleWarning
 
 BUNDLED = PROJECT / "rules" / "xp_cmdshell.eql"
@@ -32,11 +34,6 @@ def write(folder: Path, name: str, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
 
-
-def run(capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
-    status = main([str(arg) for arg in args])
-    captured = capsys.readouterr()
-    return status, captured.out, captured.err
 
 
 @pytest.fixture
@@ -75,7 +72,7 @@ def test_languages_are_counted_by_name(tmp_path: Path) -> None:
 
 
 def test_scan_reports_the_count_and_goes_on(capsys: pytest.CaptureFixture[str], pack: Path) -> None:
-    status, out, err = run(capsys, "scan", "--rules", pack, "--format", "json", EXAMPLE)
+    status, out, err = run_cli(capsys, "scan", "--rules", pack, "--format", "json", EXAMPLE)
     assert status == 1 and len(out.splitlines()) == 4
     assert "eqlmini: 2 rules loaded, 2 skipped: 1 not EQL (kuery), 1 invalid\n" in err
     assert f"eqlmini: syntax error: {pack / 'broken.eql'}: unexpected end of query" in err
@@ -83,15 +80,15 @@ def test_scan_reports_the_count_and_goes_on(capsys: pytest.CaptureFixture[str], 
 
 
 def test_strict_makes_a_skipped_rule_an_error(capsys: pytest.CaptureFixture[str], pack: Path) -> None:
-    status, out, err = run(capsys, "scan", "--strict", "--rules", pack, "--format", "json", EXAMPLE)
+    status, out, err = run_cli(capsys, "scan", "--strict", "--rules", pack, "--format", "json", EXAMPLE)
     assert status == 3 and out == ""
     assert "2 skipped: 1 not EQL (kuery), 1 invalid; --strict: stopped" in err
-    assert run(capsys, "rules", "--strict", "--rules", pack)[0] == 3
-    assert run(capsys, "rules", "--rules", pack, "--format", "json")[0] == 0
+    assert run_cli(capsys, "rules", "--strict", "--rules", pack)[0] == 3
+    assert run_cli(capsys, "rules", "--rules", pack, "--format", "json")[0] == 0
 
 
 def test_check_an_unknown_key_is_an_error_with_a_suggestion(capsys: pytest.CaptureFixture[str], pack: Path) -> None:
-    status, out, err = run(capsys, "check", "--format", "json", pack)
+    status, out, err = run_cli(capsys, "check", "--format", "json", pack)
     assert status == 3
     by_file = {Path(record["path"]).name: record for record in map(json.loads, out.splitlines())}
     assert by_file["typo.eql"]["ok"] is False and by_file["typo.eql"]["line"] == 3
@@ -104,15 +101,15 @@ def test_check_an_unknown_key_is_an_error_with_a_suggestion(capsys: pytest.Captu
 def test_check_skips_other_languages_unless_strict(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "xp.eql", BUNDLED.read_text(encoding="utf-8"))
     write(tmp_path, "kql.toml", KQL)
-    assert run(capsys, "check", tmp_path)[0] == 0
-    status, _, err = run(capsys, "check", "--strict", tmp_path)
+    assert run_cli(capsys, "check", tmp_path)[0] == 0
+    status, _, err = run_cli(capsys, "check", "--strict", tmp_path)
     assert status == 3 and "rule error:" in err and "eqlmini runs EQL rules only" in err
 
 
 def test_check_a_duplicated_rule_id_is_an_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     write(tmp_path, "a.eql", BUNDLED.read_text(encoding="utf-8"))
     write(tmp_path, "b.eql", BUNDLED.read_text(encoding="utf-8"))
-    status, _, err = run(capsys, "check", tmp_path)
+    status, _, err = run_cli(capsys, "check", tmp_path)
     assert status == 3
     assert f"{tmp_path / 'b.eql'}: rule_id 4ed493fc-d637-4a36-80ff-ac84937e5461 is also the rule_id of " \
            f"{tmp_path / 'a.eql'}" in err
@@ -141,7 +138,7 @@ def test_deeply_nested_toml_is_an_error_and_check_goes_on(capsys: pytest.Capture
                                                            tmp_path: Path) -> None:
     write(tmp_path, "deep.toml", "[rule]\nname = 'r'\nquery = 'any where true'\nx = " + "[" * 5000 + "]" * 5000 + "\n")
     write(tmp_path, "good.eql", BUNDLED.read_text(encoding="utf-8"))
-    status, _, err = run(capsys, "check", tmp_path)
+    status, _, err = run_cli(capsys, "check", tmp_path)
     assert status == 3 and "nested too deeply" in err
     assert err.endswith("checked 2 files: 1 valid rule, 1 error\n")
 
@@ -149,7 +146,7 @@ def test_deeply_nested_toml_is_an_error_and_check_goes_on(capsys: pytest.Capture
 def test_a_device_is_not_a_rule_file(capsys: pytest.CaptureFixture[str]) -> None:
     if not os.path.exists("/dev/zero"):
         pytest.skip("no /dev/zero here")
-    status, _, err = run(capsys, "check", "/dev/zero", BUNDLED)
+    status, _, err = run_cli(capsys, "check", "/dev/zero", BUNDLED)
     assert status == 3 and "eqlmini: rule error: /dev/zero: not a regular file" in err
     assert err.endswith("checked 2 files: 1 valid rule, 1 error\n")
 
@@ -203,7 +200,7 @@ def test_links_are_followed_when_asked_and_file_text_never_shown(linked: tuple[P
 def test_check_never_echoes_a_file_that_is_not_a_rule(capsys: pytest.CaptureFixture[str],
                                                        linked: tuple[Path, Path]) -> None:
     folder, _ = linked
-    status, out, err = run(capsys, "check", "--follow-links", "--format", "json", folder)
+    status, out, err = run_cli(capsys, "check", "--follow-links", "--format", "json", folder)
     assert status == 3 and "SECRET" not in out + err
     assert "not an EQL rule file" in err
 
@@ -213,3 +210,93 @@ def test_a_rule_with_a_syntax_error_still_shows_its_line(tmp_path: Path) -> None
     with pytest.raises(Exception) as caught:
         load_rule(path)
     assert "process where process.name ==" in str(caught.value)
+
+
+# ----------------------------------------------------------------------------- convert
+def test_convert_one_file_both_ways(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    status, toml, err = run_cli(capsys, "convert", BUNDLED)  # .eql -> .toml, on standard output
+    assert status == 0 and toml.startswith("[rule]\n") and err == "eqlmini: converted 1 rule file\n"
+    toml_file = write(tmp_path, "x.toml", toml)
+    assert load_rule(toml_file) == load_rule(BUNDLED)
+    status, _, _ = run_cli(capsys, "convert", toml_file, "-o", tmp_path / "back.eql")  # -o names the file
+    assert status == 0 and load_rule(tmp_path / "back.eql") == load_rule(BUNDLED)
+    status, _, err = run_cli(capsys, "convert", toml_file, "-o", tmp_path / "back.eql")
+    assert status == 3 and "back.eql exists (--force overwrites it)" in err
+    assert run_cli(capsys, "convert", "--force", "--to", "eql", BUNDLED, "-o", tmp_path / "back.eql")[0] == 0
+
+
+def test_convert_a_pack_into_a_folder(capsys: pytest.CaptureFixture[str], pack: Path, tmp_path: Path) -> None:
+    write(pack, "windows/deeper.toml", load_rule(BUNDLED).to_toml().replace("MSSQL", "Deeper MSSQL"))
+    status, out, err = run_cli(capsys, "convert", pack, "-o", tmp_path / "out")
+    assert status == 3 and out == ""  # broken.eql is invalid: reported, the others converted
+    assert sorted(str(p.relative_to(tmp_path / "out")) for p in (tmp_path / "out").rglob("*")) == [
+        "typo.toml", "windows", "windows/deeper.eql", "xp_cmdshell.toml"]
+    assert f"eqlmini: syntax error: {pack / 'broken.eql'}: unexpected end of query" in err
+    assert err.endswith("eqlmini: converted 3 rule files, 2 skipped: 1 not EQL (kuery), 1 invalid\n")
+    with pytest.warns(RuleWarning, match="unknown key 'serverity'"):  # the typo'd key is kept, and warned about
+        assert load_rule(tmp_path / "out" / "typo.toml").extra == {"serverity": "high"}
+    assert run_cli(capsys, "convert", pack)[0] == 2  # a folder needs -o
+
+
+def test_convert_round_trips_the_corpus(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Each of the 1024 corpus rules as a detection-rules file, to .eql and back: the same TOML document."""
+    require(CORPUS)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("benchmark_ruleset", PROJECT / "benchmarks" / "ruleset.py")
+    bench = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(bench)  # type: ignore[union-attr]
+    tables = bench.corpus_tables(CORPUS)
+    for i, (table, metadata) in enumerate(tables):
+        write(tmp_path / "toml", f"{i // 100}/{i:04}.toml", dumps({"metadata": metadata, "rule": table}))
+    assert run_cli(capsys, "convert", tmp_path / "toml", "-o", tmp_path / "eql")[0] == 0
+    assert run_cli(capsys, "convert", tmp_path / "eql", "-o", tmp_path / "back")[0] == 0
+    originals = sorted((tmp_path / "toml").rglob("*.toml"))
+    assert len(originals) == 1024
+    for original in originals:
+        relative = original.relative_to(tmp_path / "toml")
+        assert tomllib.loads((tmp_path / "back" / relative).read_text(encoding="utf-8")) == \
+               tomllib.loads(original.read_text(encoding="utf-8")), relative
+        assert (tmp_path / "eql" / relative).with_suffix(".eql").is_file()
+
+
+# ----------------------------------------------------------------------------- show
+def test_show_a_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, _ = run_cli(capsys, "show", "4ed493fc")  # the start of a rule_id, in the bundled rules
+    assert status == 0
+    assert out.startswith("Execution via MSSQL xp_cmdshell Stored Procedure\n"
+                          "rule_id     4ed493fc-d637-4a36-80ff-ac84937e5461\n"
+                          "severity    high (risk score 73)\n"
+                          "kind        event query\n")
+    assert "MITRE ATT&CK\n  TA0002 Execution" in out and "https://attack.mitre.org/tactics/TA0002/" in out
+    assert "\n    T1059 Command and Scripting Interpreter" in out
+    query = out[out.index("\nQuery\n") + 7:out.index("\n\nInvestigation guide")]
+    assert query.splitlines()[:2] == ['  process where event.type == "start" and', '    process.name : "cmd.exe" and']
+    assert all(len(line) <= 102 for line in query.splitlines())
+    assert eqlmini.parse(query) == load_rule(BUNDLED).query.tree  # laid out, the same query
+    assert out.rstrip().endswith("Investigation guide: 38 lines (--note shows it)")
+    assert run_cli(capsys, "show", "--note", "xp_cmdshell")[1].count("### Investigating") == 1  # part of a name
+    assert run_cli(capsys, "show", BUNDLED)[1] == out  # a file
+    status, out, _ = run_cli(capsys, "show", "--format", "json", BUNDLED)
+    assert status == 0 and json.loads(out)["risk_score"] == 73 and json.loads(out)["path"] == str(BUNDLED)
+
+
+def test_show_what_is_not_there(capsys: pytest.CaptureFixture[str], pack: Path) -> None:
+    status, out, err = run_cli(capsys, "show", "nothing like it")
+    assert status == 2 and out == "" and "no rule file or rule named 'nothing like it' (1 rule in the pack" in err
+    assert run_cli(capsys, "show", pack / "broken.eql")[0] == 3
+
+
+def test_every_corpus_query_laid_out_parses_back_the_same() -> None:
+    require(CORPUS)
+    from eqlmini import parser
+    from eqlmini.cli.pretty import WIDTH, pretty
+
+    unexplained = []  # lines longer than WIDTH that hold no long string, which nothing could cut
+    for line in CORPUS.read_text(encoding="utf-8").splitlines():
+        tree = parser.parse(json.loads(line)["query"], positions=False)
+        text = pretty(tree)
+        assert parser.parse(text, positions=False) == tree, text
+        unexplained += [row for row in text.splitlines()
+                        if len(row) > WIDTH and not re.search(r'"(?:[^"\\]|\\.){40,}"', row)]
+    assert len(unexplained) < 10, unexplained  # 7: field names of 80 characters, nested calls

@@ -1,12 +1,17 @@
-"""What the command line writes: NDJSON for programs, aligned rows for people, progress on stderr.
+"""What the command line writes: NDJSON and CSV for programs, aligned rows for people, progress on stderr.
 
-Rows are written as they come (a scan can run for minutes), so columns have fixed widths
-and the last one is cut to the terminal width. The progress line lives on stderr, only
-when stderr is a terminal; it is cleared before each row so the two never mix.
+Rows are written as they come (a scan can run for minutes), so columns have fixed widths.
+Off a terminal (a file, a pipe) a table never cuts text: a longer cell pushes the rest of
+its row to the right. On a terminal a longer cell is cut and ends with ``…``; a column of
+ATT&CK ids is cut between ids, never inside one; a file name keeps its end (the line or
+record number) and loses its start; the last column is cut at the edge of the screen. The
+progress line lives on stderr, only when stderr is a terminal; it is cleared before each
+row so the two never mix.
 
 Output never fails on encoding: NDJSON is ASCII (other characters, lone surrogates too,
 are ``\\u`` escapes), and a table row's characters that the stream cannot encode are
-written as backslash escapes (``\\u2192`` on a cp1252 console).
+written as backslash escapes (``\\u2192`` on a cp1252 console). CSV is written as
+:mod:`csv` writes it (every field as it is, quoted where needed).
 
 Text from events and files never reaches a terminal raw: control characters (C0, DEL,
 C1 such as the CSI that starts terminal escape sequences) and the bidirectional
@@ -15,18 +20,24 @@ overrides are written as ``\\x1b`` / ``\\u202e`` escapes (:func:`printable`).
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 import shutil
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, TextIO
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple, TextIO
 
 from .fields import getter
 from .rules import Rule
 from .ruleset import Alert
 
-__all__ = ["Progress", "Writer", "alert_record", "event_detail", "printable", "rule_record"]
+__all__ = ["FORMATS", "Column", "Progress", "Writer", "alert_record", "as_text", "attack_ids", "cut", "event_detail", "event_host",
+           "printable", "rule_record"]
+
+FORMATS = ("table", "json", "csv")
+ELLIPSIS = "…"
 
 # Fields that say what an event was about, best first; the first present one is shown.
 DETAIL_FIELDS = ("process.command_line", "file.path", "registry.path", "dns.question.name", "url.full",
@@ -58,13 +69,27 @@ def event_detail(event: Mapping[str, Any]) -> str:
     return f"{_one_line(host)}: {text}" if host is not None else text
 
 
-def alert_record(alert: Alert) -> dict[str, Any]:
-    """An alert as one JSON object."""
+def event_host(event: Mapping[str, Any]) -> str | None:
+    """The event's ``host.name``, on one line, or None."""
+    host = _HOST(event)
+    return None if host is None else _one_line(host)
+
+
+def alert_record(alert: Alert, sources: Sequence[Mapping[str, Any] | None] = ()) -> dict[str, Any]:
+    """An alert as one JSON object; ``sources``: where each of its events came from."""
     rule = alert.rule
-    return {"rule": rule.name, "rule_id": rule.rule_id, "severity": alert.severity,
-            "risk_score": alert.risk_score, "timestamp": alert.timestamp,
-            "threat": [list(threat.ids) for threat in rule.threat], "join_keys": list(alert.join_keys),
-            "events": list(alert.events)}
+    record = {"rule": rule.name, "rule_id": rule.rule_id, "severity": alert.severity,
+              "risk_score": alert.risk_score, "timestamp": alert.timestamp,
+              "threat": [list(threat.ids) for threat in rule.threat], "join_keys": list(alert.join_keys),
+              "events": list(alert.events)}
+    if sources:
+        record["sources"] = list(sources)
+    return record
+
+
+def attack_ids(rule: Rule) -> str:
+    """The rule's MITRE ATT&CK ids, tactics first, each once: ``TA0002 T1059``."""
+    return " ".join(dict.fromkeys(i for threat in rule.threat for i in threat.ids))
 
 
 def rule_record(rule: Rule) -> dict[str, Any]:
@@ -125,40 +150,73 @@ def _bytes_read() -> int | None:
         return None
 
 
-class Writer:
-    """Rows to ``stream``: NDJSON objects, or fixed-width columns under a header."""
+class Column(NamedTuple):
+    """A column of a table and of CSV: its title, its width in a table (None: CSV only), and
+    how a terminal cuts it: ``text`` keeps the start, ``ids`` keeps whole ids (separated by
+    blanks), ``path`` keeps the end."""
 
-    def __init__(self, stream: TextIO, format: str, columns: Sequence[tuple[str, int]],
+    title: str
+    width: int | None
+    kind: str = "text"
+
+
+class Writer:
+    """Rows to ``stream``: NDJSON objects, CSV rows, or fixed-width columns under a header."""
+
+    def __init__(self, stream: TextIO, format: str, columns: Sequence[Column],
                  progress: Progress | None = None) -> None:
         self._stream = stream
-        self._json = format == "json"
-        self._columns = columns  # (title, width); the last column is cut only on a terminal
+        self._format = format
+        self._columns = columns
+        self._shown = [i for i, column in enumerate(columns) if column.width is not None]
         self._progress = progress
         self._header = False
+        self._terminal = stream.isatty()
+        self._csv = csv.writer(stream, lineterminator="\n") if format == "csv" else None
 
     def record(self, record: Mapping[str, Any]) -> None:
         """One JSON object per line (json format only), in ASCII."""
-        self._write(json.dumps(record, ensure_ascii=True, default=str))
+        self._write(json.dumps(record, ensure_ascii=True, default=as_text))
 
-    def row(self, cells: Iterable[Any]) -> None:
-        """One table row (table format only); cells are cut to their column's width."""
+    def row(self, cells: Sequence[Any]) -> None:
+        """One row (table or csv format), a cell per column."""
         if not self._header:
             self._header = True
-            self.row(title for title, _ in self._columns)
-        texts = [_one_line(cell) for cell in cells]
-        parts = [text[:width].ljust(width) for text, (_, width) in zip(texts[:-1], self._columns)]
+            titles = [column.title for column in self._columns]
+            if self._csv is None:
+                self._table_row(titles)
+            else:
+                self._csv_row(titles)
+        if self._csv is None:
+            self._table_row(cells)
+        else:
+            self._csv_row(cells)
+
+    def _csv_row(self, cells: Sequence[Any]) -> None:
+        if self._progress is not None:
+            self._progress.clear()
+        assert self._csv is not None
+        self._csv.writerow([as_text(cell) for cell in cells])
+
+    def _table_row(self, cells: Sequence[Any]) -> None:
+        texts = [_one_line(cells[i]) for i in self._shown]
+        columns = [self._columns[i] for i in self._shown]
+        parts = []
+        for text, column in zip(texts[:-1], columns):
+            assert column.width is not None
+            parts.append((cut(text, column.width, column.kind) if self._terminal else text).ljust(column.width))
         last = texts[-1]
-        if self._stream.isatty():  # cut the last column at the edge of the terminal
+        if self._terminal:  # the last column ends at the edge of the terminal
             used = sum(len(part) + 2 for part in parts)
-            last = last[:max(shutil.get_terminal_size().columns - used, self._columns[-1][1])]
+            last = cut(last, max(shutil.get_terminal_size().columns - used, columns[-1].width or 0), columns[-1].kind)
         line = "  ".join([*parts, last]).rstrip()
         encoding = getattr(self._stream, "encoding", None) or "utf-8"
         self._write(line.encode(encoding, "backslashreplace").decode(encoding))
 
     @property
     def json(self) -> bool:
-        """Whether the output is NDJSON."""
-        return self._json
+        """Whether the output is NDJSON (else rows: a table or CSV)."""
+        return self._format == "json"
 
     def _write(self, line: str) -> None:
         if self._progress is not None:
@@ -166,6 +224,34 @@ class Writer:
         self._stream.write(line + "\n")
 
 
+def cut(text: str, width: int, kind: str = "text") -> str:
+    """``text`` in at most ``width`` characters; what is cut is marked with ``…`` (see :class:`Column`)."""
+    if len(text) <= width:
+        return text
+    if kind == "path":
+        return ELLIPSIS + text[len(text) - width + 1:]
+    if kind == "ids":  # whole ids, then the ellipsis: never half an id
+        kept = ""
+        for item in text.split():
+            if len(kept) + len(item) + (3 if kept else 2) > width:
+                break
+            kept = f"{kept} {item}" if kept else item
+        return f"{kept} {ELLIPSIS}" if kept else ELLIPSIS
+    return text[:width - 1].rstrip() + ELLIPSIS
+
+
+def as_text(value: Any) -> str:
+    """A value as output shows it: a date and time in ISO-8601 (``2024-05-14T09:02:01.117Z``, as
+    a Parquet timestamp reads), a list's items joined by ``, ``, None as nothing, else ``str``."""
+    if isinstance(value, datetime):
+        text = value.isoformat(timespec="milliseconds" if value.microsecond % 1000 == 0 else "microseconds")
+        return text.removesuffix("+00:00") + "Z" if value.utcoffset() == timedelta(0) else text
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return ", ".join(map(as_text, value))
+    return "" if value is None else str(value)
+
+
 def _one_line(value: Any) -> str:
-    text = ", ".join(map(str, value)) if isinstance(value, list) else str("" if value is None else value)
-    return printable(" ".join(text.split()))
+    return printable(" ".join(as_text(value).split()))

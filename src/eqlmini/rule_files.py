@@ -31,7 +31,8 @@ from .errors import EqlError, Span
 from .parser import comment_end
 from .rules import _FILE_TABLES, KNOWN_KEYS, NotEqlError, Rule, RuleError, RuleWarning
 
-__all__ = ["OnError", "Skipped", "bundled_rules", "bundled_rules_folder", "load_rule", "load_rules", "rule_files"]
+__all__ = ["OnError", "Skipped", "bundled_rules", "bundled_rules_folder", "load_rule", "load_rules", "place_error",
+           "rule_files"]
 
 # What a caller does with a file that cannot be loaded (or a link not followed): (path, error).
 OnError = Callable[[Path, EqlError], None]
@@ -248,18 +249,14 @@ def _read_eql(source: str, path: Path) -> _Read:
 def _header_end(source: str, start: int, path: Path) -> int:
     """Where the header comment opened at ``start`` ends (its closing ``*/``).
 
-    Block comments nest in EQL, as in Elasticsearch's lexer: a ``/*`` inside the header,
-    even in a TOML string, opens a comment of its own that the next ``*/`` closes.
+    Block comments end as in Elasticsearch's lexer (:func:`comment_end`): a balanced
+    ``/* ... */`` inside the header, even in a TOML string, nests; a lone ``/*`` is text.
+    So a header without an end is one with no ``*/`` at all: any ``*/`` can close it.
     """
     end = comment_end(source, start)
-    if end is not None:
-        return end - 2
-    nested = source.find("/*", start + 2)
-    if nested >= 0:
-        raise RuleError(f"{path}: unterminated rule header: this /* opens a nested comment (EQL block comments "
-                        "nest), which the header's */ closes; in a TOML string write it /\\u002A",
-                        Span.at(source, nested), source)
-    raise RuleError(f"{path}: unterminated rule header: no closing */", Span.at(source, start), source)
+    if end is None:
+        raise RuleError(f"{path}: unterminated rule header: no closing */", Span.at(source, start), source)
+    return end - 2
 
 
 def _parse_toml(source: str, start: int, end: int, path: Path, what: str) -> dict[str, Any]:
@@ -284,6 +281,21 @@ def _skip_space(source: str, index: int) -> int:
     return index
 
 
+def place_error(path: str | Path, error: EqlError) -> EqlError:
+    """``error`` about the rule of the file ``path``, placed in the file: a :class:`RuleError`
+    with a ``key`` on the line that sets the key, any other error (its line and column counted
+    in the rule's query text, as :func:`eqlmini.schemas.check` gives them) where the query is.
+
+    For checks made after loading (a schema, say); the file is read again.
+    """
+    path = Path(path)
+    source = _read(path)
+    _, _, metadata_at, query_at = (_read_toml if path.suffix.lower() == ".toml" else _read_eql)(source, path)
+    if isinstance(error, RuleError) and error.key is not None:
+        return _at_key(error, path, source, metadata_at)
+    return _moved(error, path, source, query_at)
+
+
 def _moved(error: EqlError, path: Path, source: str, offset: int | None) -> EqlError:
     """The same error about ``path``, its span (relative to ``source[offset:]``) made absolute;
     ``offset`` None: the place is unknown."""
@@ -298,11 +310,13 @@ def _moved(error: EqlError, path: Path, source: str, offset: int | None) -> EqlE
             return at_line + line - 1, at_column + (column - 1 if at_line == 1 else 0)
 
         span = Span(*shift(error.span.line, error.span.column), *shift(error.span.end_line, error.span.end_column))
-    moved = type(error)(f"{path}: {error.message}", span, source if span else None)
-    if isinstance(error, RuleError) and isinstance(moved, RuleError):
-        moved.key = error.key
-    if isinstance(error, NotEqlError) and isinstance(moved, NotEqlError):
-        moved.language = error.language
+    # A copy with every attribute (a RuleError's key, an UnknownFieldError's suggestions), not
+    # a new error: subclasses take other arguments.
+    moved = type(error).__new__(type(error))
+    moved.__dict__.update(error.__dict__)
+    moved.message = f"{path}: {error.message}"
+    moved.args = (moved.message,)
+    moved.span, moved.text = span, source if span else None
     return moved
 
 
@@ -345,8 +359,12 @@ class Skipped:
     def summary(self, loaded: int) -> str:
         """``N rules loaded, M skipped: A not EQL (kuery), B invalid`` (the parts that apply)."""
         text = f"{loaded} rule{'s' if loaded != 1 else ''} loaded"
+        return f"{text}, {self.details()}" if self.errors else text
+
+    def details(self) -> str:
+        """``M skipped: A not EQL (kuery), B invalid`` (the parts that apply; "" when none was skipped)."""
         if not self.errors:
-            return text
+            return ""
         languages = Counter(error.language for _, error in self.errors if isinstance(error, NotEqlError))
         parts = []
         if languages:
@@ -355,4 +373,4 @@ class Skipped:
             parts.append(f"{languages.total()} not EQL ({kinds})")
         if self.invalid:
             parts.append(f"{len(self.invalid)} invalid")
-        return f"{text}, {len(self.errors)} skipped: {', '.join(parts)}"
+        return f"{len(self.errors)} skipped: {', '.join(parts)}"

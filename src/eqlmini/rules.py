@@ -91,7 +91,8 @@ KNOWN_KEYS = frozenset({
     "related_integrations", "required_fields", "response_actions", "revision", "risk_score_mapping",
     "rule_name_override", "saved_id", "setup", "severity_mapping", "threat_filters", "threat_index",
     "threat_indicator_path", "threat_language", "threat_mapping", "threat_query", "threshold", "throttle",
-    "timeline_id", "timeline_title", "timestamp_override_fallback_disabled", "to"})
+    "timeline_id", "timeline_title", "timestamp_override_fallback_disabled", "to",
+    "schema"})  # eqlmini's own: the schema `eqlmini check` checks the rule against (docs/rules.md)
 _HEADER_ORDER = ("name", "rule_id", "type", "version", "author", "license", "description", "severity",
                  "risk_score", "index", "interval", "from", "max_signals", "timestamp_override",
                  "event_category_override", "tiebreaker_field", "timestamp_field", "references",
@@ -222,7 +223,10 @@ class Rule:
             raise RuleError("the rule has no query", key="query")
         if "name" not in fields:
             raise RuleError("the rule has no name", key="name")
-        return cls(text=query.strip(), extra=extra, metadata=metadata or {}, transform=transform or {},
+        # The query as written, less blanks before it and its final line break: written back
+        # (+ "\n") it is the same text, trailing blanks on its last line included.
+        text = query.lstrip().removesuffix("\n").removesuffix("\r")
+        return cls(text=text, extra=extra, metadata=metadata or {}, transform=transform or {},
                    path=path, **fields)
 
     def table(self) -> dict[str, Any]:

@@ -9,8 +9,9 @@
 
 from .cmdline import split_command_line
 from .ecs import evtx_to_ecs
-from .reader import FORMATS, read_batches, read_events, read_file
+from .finding import event_files, is_event_file
+from .reader import FORMATS, PlacedBatch, read_batches, read_events, read_file, read_placed_batches
 from .report import Problem, ReadReport
 
-__all__ = ["FORMATS", "Problem", "ReadReport", "evtx_to_ecs", "read_batches", "read_events", "read_file",
-           "split_command_line"]
+__all__ = ["FORMATS", "PlacedBatch", "Problem", "ReadReport", "event_files", "evtx_to_ecs", "is_event_file",
+           "read_batches", "read_events", "read_file", "read_placed_batches", "split_command_line"]

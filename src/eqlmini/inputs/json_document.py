@@ -46,8 +46,8 @@ _PLACE = re.compile(r"(?:(\})[ \t\r\n]*,?|[,\[\n])[ \t\r\n]*\{")
 
 
 def read_document(blocks: Iterator[tuple[int, list[bytes]]], source: str, report: ReadReport,
-                  convert: Convert, max_document: int) -> Iterator[list[dict]]:
-    """Yield the objects of one JSON document in lists; report the rest."""
+                  convert: Convert, max_document: int) -> Iterator[tuple[list[dict], list[int]]]:
+    """Yield the objects of one JSON document in lists, with the line each starts on; report the rest."""
     raw = _whole(blocks, source, report, max_document)
     if raw is None:
         return
@@ -60,17 +60,19 @@ def read_document(blocks: Iterator[tuple[int, list[bytes]]], source: str, report
     line_of = _LineCounter(text)
     decode = _Window(text).decode
     batch: list[dict] = []
+    lines: list[int] = []
     while position < len(text):
         if len(batch) >= _BATCH:
-            yield batch
-            batch = []
+            yield batch, lines
+            batch, lines = [], []
         if in_array and text[position] == "]":
             in_array = False
             position = _skip(text, position + 1)
             if position < len(text):
                 report.add(source, f"line {line_of(position)}", "text after the end of the JSON array")
             break
-        location = f"line {line_of(position)}"
+        line = line_of(position)
+        location = f"line {line}"
         try:
             value, end = decode(position)
         except (ValueError, RecursionError) as exc:
@@ -85,6 +87,7 @@ def read_document(blocks: Iterator[tuple[int, list[bytes]]], source: str, report
         event = is_event(value, source, location, report, convert)
         if event is not None:
             batch.append(event)
+            lines.append(line)
         if places.keys is None and isinstance(value, dict):
             places.keys = frozenset(value)
         position = _skip(text, end)
@@ -102,7 +105,7 @@ def read_document(blocks: Iterator[tuple[int, list[bytes]]], source: str, report
             report.add(source, f"line {line_of(position)}", "expected ',' or ']' in the array")
             position, _ = _resync(text, position, in_array, places)
     if batch:
-        yield batch
+        yield batch, lines
     if in_array:
         report.add(source, "end of file", "the JSON array is not closed (truncated file?)",
                    unreadable=False)

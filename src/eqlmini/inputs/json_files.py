@@ -21,13 +21,14 @@ value that is not a JSON object is reported, not yielded.
 
 A line longer than ``max_line`` bytes and a document longer than ``max_document``
 bytes are reported and skipped (``eqlmini.limits``). Events come in lists, one per
-read of the file, for callers that pay per call.
+read of the file, for callers that pay per call, each with the numbers of the lines its
+events start on.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import BinaryIO
 
 import msgspec
@@ -46,8 +47,9 @@ _EVTX_KEY = "Event"
 
 
 def read_json(stream: BinaryIO, source: str, report: ReadReport, mode: str | None, *,
-              convert: Convert, max_line: int, max_document: int) -> Iterator[list[dict]]:
-    """Yield the JSON objects of ``stream`` in lists, each passed through ``convert``; report the rest."""
+              convert: Convert, max_line: int, max_document: int) -> Iterator[tuple[list[dict], Sequence[int]]]:
+    """Yield the JSON objects of ``stream`` in lists, each passed through ``convert``, with the
+    number of the line each starts on; report the rest."""
     limit = {"ndjson": max_line, "json": None}.get(mode, max_document)   # auto: the first line
     lines = Lines(stream, source, report, limit,
                   "eqlmini.limits." + ("MAX_LINE_BYTES" if mode == "ndjson" else "MAX_DOCUMENT_BYTES"))
@@ -72,25 +74,34 @@ def read_json(stream: BinaryIO, source: str, report: ReadReport, mode: str | Non
 
 
 def _ndjson(blocks: Iterator[tuple[int, list[bytes]]], source: str, report: ReadReport,
-            convert: Convert) -> Iterator[list[dict]]:
+            convert: Convert) -> Iterator[tuple[list[dict], Sequence[int]]]:
     fast = _FAST
     for first, lines in blocks:
         batch: list[dict] = []
         append = batch.append
+        dropped: list[int] = []  # the lines that gave no event (their numbers are left out)
         for index, raw in enumerate(lines):
             try:
                 value = fast(raw)
             except _FAST_ERRORS:
                 value = exact_value(raw, source, f"line {first + index}", report)
                 if value is NOTHING:
+                    dropped.append(index)
                     continue
             if value.__class__ is not dict or _EVTX_KEY in value:
                 value = is_event(value, source, f"line {first + index}", report, convert)
                 if value is None:
+                    dropped.append(index)
                     continue
             append(value)
-        if batch:
-            yield batch
+        if batch:  # a range costs the same for any number of lines: the common case
+            yield batch, range(first, first + len(lines)) if not dropped else _kept(first, len(lines), dropped)
+
+
+def _kept(first: int, count: int, dropped: list[int]) -> list[int]:
+    """The numbers of the lines ``first .. first + count - 1`` but those at the ``dropped`` indexes."""
+    left_out = set(dropped)
+    return [first + index for index in range(count) if index not in left_out]
 
 
 def _is_object_line(raw: bytes) -> bool:

@@ -2,10 +2,13 @@
 
 :func:`read_events` reads paths one after another and yields events (``dict``) lazily;
 :func:`read_file` reads one. The format is the ``format`` argument, else the file
-extension (``.json``, ``.ndjson``/``.jsonl``, ``.evtx``, any of them with ``.gz``), else
-the first bytes (``ElfFile`` for EVTX, ``[`` or ``{`` for JSON). Gzip is recognised by
-its magic bytes whatever the name. ``-`` reads standard input. :func:`read_batches`
-yields the same events in lists, one per read of a file, for callers that pay per call.
+extension (``.json``, ``.ndjson``/``.jsonl``, ``.evtx``, any of them with ``.gz``;
+``.parquet``), else the first bytes (``ElfFile`` for EVTX, ``PAR1`` for Parquet, ``[`` or
+``{`` for JSON). Gzip is recognised by its magic bytes whatever the name. ``-`` reads
+standard input. :func:`read_batches` yields the same events in lists, one per read of a
+file, for callers that pay per call; :func:`read_placed_batches` adds where each event came
+from (its file, and its line, its EVTX record's ``EventRecordID`` or its Parquet row),
+without touching the events.
 
 ``max_line_bytes`` bounds one NDJSON line and ``max_document_bytes`` one JSON document
 (defaults: ``eqlmini.limits.MAX_LINE_BYTES`` and ``MAX_DOCUMENT_BYTES``, read when the
@@ -23,21 +26,23 @@ import io
 import itertools
 import os
 import sys
-from collections.abc import Iterable, Iterator
-from typing import BinaryIO
+from collections.abc import Iterable, Iterator, Sequence
+from typing import BinaryIO, NamedTuple
 
 from .. import limits
 from ..errors import EqlEventError
 from .ecs import evtx_to_ecs, is_evtx_record
 from .evtx_files import EVTX_MAGIC, read_evtx
 from .json_files import STREAM_ERRORS, Convert, read_json
+from .parquet_files import PARQUET_EXTENSIONS, PARQUET_MAGIC, read_parquet
 from .report import ReadReport
 
-__all__ = ["FORMATS", "read_batches", "read_events", "read_file"]
+__all__ = ["FORMATS", "PlacedBatch", "read_batches", "read_events", "read_file", "read_placed_batches"]
 
-FORMATS = ("ndjson", "json", "evtx")
+FORMATS = ("ndjson", "json", "evtx", "parquet")
 # "auto-json": NDJSON, an array or concatenated objects, decided by json_files.
-_EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "auto-json", ".evtx": "evtx"}
+_EXTENSIONS = {".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "auto-json", ".evtx": "evtx",
+               **{extension: "parquet" for extension in PARQUET_EXTENSIONS}}
 _GZIP_MAGIC = b"\x1f\x8b"
 
 Source = str | os.PathLike
@@ -59,10 +64,29 @@ def read_file(path: Source, *, report: ReadReport | None = None, format: str | N
                        max_document_bytes=max_document_bytes)
 
 
+class PlacedBatch(NamedTuple):
+    """Events read together, and where each came from: ``numbers[i]`` is the ``unit``
+    (``"line"``, or ``"record"``: the EVTX ``EventRecordID``) of ``events[i]`` in ``source``."""
+
+    events: list[dict]
+    source: str            # the path as given, or "<stdin>"
+    unit: str
+    numbers: Sequence[int]
+
+
 def read_batches(sources: Source | Iterable[Source], *, report: ReadReport | None = None,
                  format: str | None = None, max_line_bytes: int | None = None,
                  max_document_bytes: int | None = None) -> Iterator[list[dict]]:
     """The events of :func:`read_events`, in lists (one per read; never an empty one)."""
+    return (batch.events for batch in read_placed_batches(
+        sources, report=report, format=format, max_line_bytes=max_line_bytes,
+        max_document_bytes=max_document_bytes))
+
+
+def read_placed_batches(sources: Source | Iterable[Source], *, report: ReadReport | None = None,
+                        format: str | None = None, max_line_bytes: int | None = None,
+                        max_document_bytes: int | None = None) -> Iterator[PlacedBatch]:
+    """The batches of :func:`read_batches`, each with its file and the place of each event."""
     if format is not None and format not in FORMATS:
         raise ValueError(f"unknown input format {format!r}; expected one of {', '.join(FORMATS)}")
     if isinstance(sources, (str, bytes, os.PathLike)):
@@ -74,17 +98,21 @@ def read_batches(sources: Source | Iterable[Source], *, report: ReadReport | Non
 
 
 def _read_all(sources: Iterable[Source], report: ReadReport, format: str | None,
-              bounds: tuple[int, int]) -> Iterator[list[dict]]:
+              bounds: tuple[int, int]) -> Iterator[PlacedBatch]:
     for source in sources:
-        for batch in _read_one(source, report, format, bounds):
-            report.events += len(batch)
-            yield batch
+        name = "<stdin>" if source == "-" else os.fsdecode(source)
+        for events, unit, numbers in _read_one(source, name, report, format, bounds):
+            report.events += len(events)
+            yield PlacedBatch(events, name, unit, numbers)
 
 
-def _read_one(path: Source, report: ReadReport, format: str | None,
-              bounds: tuple[int, int]) -> Iterator[list[dict]]:
-    name = "<stdin>" if path == "-" else os.fsdecode(path)
+def _read_one(path: Source, name: str, report: ReadReport, format: str | None,
+              bounds: tuple[int, int]) -> Iterator[tuple[list[dict], str, Sequence[int]]]:
     report.sources += 1
+    if (format or _format_from_name(name)) == "parquet" and path != "-":  # DuckDB opens the file
+        for events, rows in read_parquet(os.fsdecode(path), name, report):
+            yield events, "row", rows
+        return
     try:
         raw = sys.stdin.buffer if path == "-" else open(path, "rb")
     except OSError as exc:
@@ -94,17 +122,28 @@ def _read_one(path: Source, report: ReadReport, format: str | None,
         stream, head = _open_stream(raw, name, report)
         if stream is None:
             return
-        if not head:
-            return                                     # an empty file holds no events
         fmt = format or _format_from_name(name) or _format_from_bytes(head)
+        if not head:
+            if fmt == "evtx":  # even a log with no record has a header and a chunk
+                report.add(name, "file", "empty file: not an EVTX file (an EVTX file starts with a 4 KiB header)")
+            return                                     # an empty JSON file holds no events
         if fmt is None:
             report.add(name, "file", "not a JSON, NDJSON or EVTX file"
                        + (" (binary data)" if b"\x00" in head else ""))
             return
+        if fmt == "parquet":  # named otherwise, or standard input
+            if path == "-" or stream is not raw:
+                report.add(name, "file", "a Parquet file is read from a file on disk, not compressed nor "
+                           "from standard input")
+                return
+            for events, rows in read_parquet(os.fsdecode(path), name, report):
+                yield events, "row", rows
+            return
         convert = _converter(name, report, always=fmt == "evtx")
         if fmt != "evtx":
-            yield from read_json(stream, name, report, None if fmt == "auto-json" else fmt, convert=convert,
-                                 max_line=bounds[0], max_document=bounds[1])
+            for events, lines in read_json(stream, name, report, None if fmt == "auto-json" else fmt,
+                                           convert=convert, max_line=bounds[0], max_document=bounds[1]):
+                yield events, "line", lines
             return
         try:
             records = read_evtx(_evtx_input(path, raw, stream), name, report)
@@ -112,15 +151,24 @@ def _read_one(path: Source, report: ReadReport, format: str | None,
             report.add(name, "file", f"compressed data is damaged or truncated ({exc})")
             return
         while chunk := list(itertools.islice(records, _EVTX_BATCH)):
-            batch = [event for location, record in chunk if (event := convert(record, location)) is not None]
-            if batch:
-                yield batch
+            placed = [(event, location) for location, record in chunk
+                      if (event := convert(record, location)) is not None]
+            if placed:
+                yield [event for event, _ in placed], "record", [_record_id(*pair) for pair in placed]
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
 
 
 _EVTX_BATCH = 256
+
+
+def _record_id(event: dict, location: str) -> int:
+    """The record's ``System/EventRecordID``, as Event Viewer shows it (``winlog.record_id``),
+    else the parser's number for it (``location`` is ``record N``)."""
+    winlog = event.get("winlog")
+    number = winlog.get("record_id") if isinstance(winlog, dict) else None
+    return int(number) if isinstance(number, str) and number.isdigit() else int(location.split()[-1])
 
 
 def _converter(name: str, report: ReadReport, *, always: bool) -> Convert:
@@ -161,6 +209,8 @@ def _format_from_name(name: str) -> str | None:
 def _format_from_bytes(head: bytes) -> str | None:
     if head.startswith(EVTX_MAGIC):
         return "evtx"
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
     text = head.lstrip(b" \t\r\n").removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     if text[:1] in (b"[", b"{"):
         return "auto-json"
