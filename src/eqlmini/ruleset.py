@@ -31,14 +31,14 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-from . import ast, frames
+from . import ast, frames, packgen
 from .errors import EqlError, EqlEventError
 from .fields import getter
 from .ordering import ordered as in_time_order
 from .patterns import fold
 from .rules import Rule
 from .sequences import MissingEvent
-from .values import as_values, parse_number, to_text
+from .values import parse_number
 
 __all__ = ["INDEX_FROM", "Alert", "RuleSet"]
 
@@ -102,12 +102,11 @@ class _Term:
 class _Bucket:
     """Rules to evaluate: ``always``, and those reached by looking a field's value up."""
 
-    __slots__ = ("always", "lookups", "tables")
+    __slots__ = ("always", "tables")
 
     def __init__(self) -> None:
         self.always: set[int] = set()
         self.tables: dict[str, dict[str, set[int]]] = {}
-        self.lookups: tuple = ()
 
     def add(self, rule: int, term: _Term | None) -> None:
         if term is None:
@@ -118,17 +117,10 @@ class _Bucket:
             for key in keys:
                 table.setdefault(key, set()).add(rule)
 
-    def freeze(self) -> None:
-        self.lookups = tuple((field, getter(field), {key: tuple(rules) for key, rules in table.items()})
-                             for field, table in self.tables.items())
-
-    def collect(self, event: Event, found: set[int], seen: dict[str, tuple[str, ...]]) -> None:
-        found.update(self.always)
-        for field, read, table in self.lookups:
-            for key in _field_texts(field, read, event, seen):
-                rules = table.get(key)
-                if rules is not None:
-                    found.update(rules)
+    def lookups(self) -> list[tuple[str, dict[str, Any]]]:
+        """Per field, its table of folded text -> rule numbers (see packgen.collector)."""
+        return [(field, {key: tuple(sorted(rules)) for key, rules in table.items()})
+                for field, table in self.tables.items()]
 
 
 class RuleSet:
@@ -264,13 +256,7 @@ class RuleSet:
 
     def _candidates(self, event: Event) -> list[int]:
         found: set[int] = set()
-        seen: dict = {}
-        self._anywhere.collect(event, found, seen)
-        for field, read, buckets in self._by_category:
-            for key in _field_texts(field, read, event, seen):
-                bucket = buckets.get(key)
-                if bucket is not None:
-                    bucket.collect(event, found, seen)
+        self._collect(event, found)
         return sorted(found)
 
     def _build_index(self) -> None:
@@ -292,17 +278,19 @@ class RuleSet:
             total = sum(mentions[field, key] for field, keys in term.alternatives for key in keys)
             return (total, sum(len(keys) for _, keys in term.alternatives), repr(term))
 
-        self._anywhere = _Bucket()
+        anywhere = _Bucket()
         by_category: dict[str, dict[str, _Bucket]] = {}
         for i, query, category_field in stages:
             if query.category is None or parse_number(query.category) is not None:
-                bucket = self._anywhere
+                bucket = anywhere
             else:
                 bucket = by_category.setdefault(category_field, {}).setdefault(fold(query.category), _Bucket())
             bucket.add(i, _cheapest(query.where, cost))
-        for bucket in (self._anywhere, *(b for buckets in by_category.values() for b in buckets.values())):
-            bucket.freeze()
-        self._by_category = tuple((field, getter(field), buckets) for field, buckets in by_category.items())
+        # One generated function per category, called from the one for the rules of any category.
+        categories = [(field, {key: packgen.collector(tuple(sorted(bucket.always)), bucket.lookups())
+                               for key, bucket in buckets.items()})
+                      for field, buckets in by_category.items()]
+        self._collect = packgen.collector(tuple(sorted(anywhere.always)), [*anywhere.lookups(), *categories])
 
 
 def _warn(position: int, error: EqlEventError) -> None:
@@ -374,21 +362,3 @@ def _term(field: str, texts: list[str]) -> _Term:
 def _exact_text(node: ast.Expr) -> bool:
     """A string literal that equals only the same text (numbers and dates coerce: not those)."""
     return isinstance(node, ast.Literal) and isinstance(node.value, str) and parse_number(node.value) is None
-
-
-def _field_texts(field: str, read: Callable[[Event], Any], event: Event,
-                 seen: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
-    """The field's values as index keys, read once per event and remembered in ``seen``."""
-    keys = seen.get(field)
-    if keys is None:
-        keys = seen[field] = _texts(read(event))
-    return keys
-
-
-def _texts(raw: Any) -> tuple[str, ...]:
-    """A field's values as the texts the index keys are compared with (folded)."""
-    if raw is None:
-        return ()
-    if raw.__class__ is str:
-        return (fold(raw),)
-    return tuple(fold(text) for text in map(to_text, as_values(raw)) if text is not None)

@@ -1,0 +1,77 @@
+"""Generated code for a RuleSet's index: per category, one function that reads each indexed field once.
+
+A RuleSet (:mod:`ruleset`) indexes its rules by literal texts a matching event must hold
+in some field. For each category (and for the rules of no category) this module writes one
+function ``collect(e, found)`` that reads each field the category's rules are indexed on
+once per event, inlined as the compiler inlines a predicate's reads (the same emitter,
+:class:`compiler._Emitter`, so the same safe constants: no text from a rule reaches the
+source), folds its text values and looks each up in the field's table, which maps a
+folded text to the rules testing the field for it: one dictionary lookup is the shared
+literal test of every rule that tests the field for that text. ``found`` gathers the rule
+numbers; a table may also map to another such function (the category's), which is called.
+
+Events the inlined reads cannot take (not a dict, a list of objects along a path) make the
+function start over on the full getters, as a compiled predicate does; a dotted key along
+a path (``{"process.name": ...}``) makes that one field read through its getter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from . import ast
+from .compiler import _Emitter
+from .patterns import fold
+from .values import as_values, to_text
+
+Event = Mapping[str, Any]
+Collect = Callable[[Event, set], None]
+# Per indexed field: its name and its table (folded text -> rule numbers, or a Collect to call).
+Lookups = Sequence[tuple[str, Mapping[str, Any]]]
+
+
+def collector(always: tuple[int, ...], lookups: Lookups) -> Collect:
+    """``collect(e, found)``: add ``always`` and the rules the fields' values look up to ``found``."""
+    fallback = _build(always, lookups, None)
+    return _build(always, lookups, fallback)
+
+
+def texts(raw: Any) -> tuple[str, ...]:
+    """What a field read returned, as the texts the tables are keyed with (folded)."""
+    if raw is None:
+        return ()
+    if raw.__class__ is str:
+        return (fold(raw),)
+    return tuple(fold(text) for text in map(to_text, as_values(raw)) if text is not None)
+
+
+def _build(always: tuple[int, ...], lookups: Lookups, fallback: Collect | None) -> Collect:
+    """The function's source, with reads inlined when a ``fallback`` (on full getters) backs them."""
+    emitter = _Emitter(inline=fallback is not None)
+    body = [f"found.update({emitter.const(always)})"] if always else []
+    for field, table in lookups:
+        read, probe = emitter.read(ast.Field(field))
+        emitter.shared.update(emitter.fresh)  # the objects along the path serve the later reads
+        emitter.fresh = {}
+        value, key, hit = emitter.temporary(), emitter.temporary(), emitter.temporary()
+        name = emitter.const(table)
+        use = (f"{hit}(e, found)" if any(callable(entry) for entry in table.values())
+               else f"found.update({hit})")
+        body += [f"{value} = {read}"]
+        if probe:
+            body += [f"if {probe}:", f"    {value} = {emitter.getter(ast.Field(field))}(e)"]
+        body += [f"if {value}.__class__ is str:",
+                 f"    {hit} = {name}.get({value}.lower() if {value}.isascii() else _fold({value}))",
+                 f"    if {hit} is not None:", f"        {use}",
+                 f"elif {value} is not None:",
+                 f"    for {key} in {emitter.function(texts)}({value}):",
+                 f"        {hit} = {name}.get({key})",
+                 f"        if {hit} is not None:", f"            {use}"]
+    body = body or ["pass"]
+    if fallback is None:
+        source = "def collect(e, found):\n" + "".join(f"    {line}\n" for line in body)
+    else:
+        source = ("def collect(e, found):\n    try:\n" + "".join(f"        {line}\n" for line in body)
+                  + f"    except (AttributeError, TypeError):\n        {emitter.function(fallback)}(e, found)\n")
+    return emitter.build(source, "collect")
