@@ -18,25 +18,15 @@ from . import patterns, runtime
 from .errors import EqlSemanticError
 
 
-class _Nothing:
-    """What an absent or empty object reads as: it holds no key and is never false, so a
-    read path can go on through it (``_dget(e, "process", _NOTHING).get("name")``)."""
-
-    __slots__ = ()
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return default
-
-    def __contains__(self, key: object) -> bool:
-        return False
-
-
 # The helpers generated code calls, by the names it calls them.
 RUNTIME: dict[str, Any] = {f"_{name}": getattr(runtime, name) for name in (
     "present", "any_number_in", "any_typed", "any_match", "any_in", "any_equal", "any_leaf",
     "not3", "and3", "or3", "match3", "in3", "in3_folded", "java_in3", "negate")}
 RUNTIME.update(
-    _NOTHING=_Nothing(), _dget=dict.get, _fold=patterns.fold, list=list, str=str, len=len,  # module globals read fastest
+    # What an absent object reads as, so a read path goes on through it
+    # (`_dget(e, "process", _NOTHING).get("name")`): an empty dict, whose `get` and `in` run
+    # in C; generated code only ever reads it.
+    _NOTHING={}, _dget=dict.get, _fold=patterns.fold, list=list, str=str, len=len,  # module globals read fastest
     _NUMBERS=runtime.NUMBERS, _TEXT_OR_BOOL=frozenset({str, bool}),
     # Exact types whose `==` with a plain string is the whole answer (None and objects: no value).
     _PLAIN=frozenset({str, int, float, bool, type(None), dict}),

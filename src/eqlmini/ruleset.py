@@ -36,6 +36,7 @@ from .errors import EqlError, EqlEventError
 from .fields import getter
 from .ordering import ordered as in_time_order
 from .patterns import fold
+from .query import Query
 from .rules import Rule
 from .sequences import MissingEvent
 from .values import parse_number
@@ -142,6 +143,7 @@ class RuleSet:
         self._predicates: tuple[Callable[[Event], bool] | None, ...] = tuple(
             rule.query.match if rule.query.kind == "event" and not rule.query.tree.pipes else None
             for rule in self.rules)
+        self._entries = tuple(entry for i, rule in enumerate(self.rules) for entry in _entries(i, rule.query))
         self._build_index()
 
     def __reduce__(self) -> tuple:
@@ -255,13 +257,20 @@ class RuleSet:
         return Alert(self.rules[i], events, join_keys, None if last is None else self._timestamps[i](last))
 
     def _candidates(self, event: Event) -> list[int]:
+        """The rules the index reaches, in order; a matcher's rule only if a stage matches."""
         found: set[int] = set()
         self._collect(event, found)
-        return sorted(found)
+        reached: list[int] = []
+        entries = self._entries
+        for entry in sorted(found):  # a rule's entries are next to each other
+            i, _, test = entries[entry]
+            if (not reached or reached[-1] != i) and (test is None or test(event)):
+                reached.append(i)
+        return reached
 
     def _build_index(self) -> None:
-        stages = [(i, query, rule.query.options.event_category_field)
-                  for i, rule in enumerate(self.rules) for query in rule.query.tree.event_queries()]
+        stages = [(n, query, self.rules[i].query.options.event_category_field)
+                  for n, (i, query, _) in enumerate(self._entries)]
         # A value many rules test for is a common one (event.type "start", host.os.type
         # "windows"): a term costs as many rules as test for its values.
         mentions: dict[tuple[str, str], int] = {}
@@ -291,6 +300,21 @@ class RuleSet:
                                for key, bucket in buckets.items()})
                       for field, buckets in by_category.items()]
         self._collect = packgen.collector(tuple(sorted(anywhere.always)), [*anywhere.lookups(), *categories])
+
+
+def _entries(i: int, query: Query) -> list[tuple[int, ast.EventQuery, Callable[[Event], bool] | None]]:
+    """What the index reaches for rule ``i``: ``(i, event query, None)`` for an event rule
+    without pipes, whose predicate decides; else one entry per stage (``until`` and
+    ``![...]`` included) with the stage's filter, or the query's predicate when it has
+    pipes: only the events that pass one of these change what the rule's matcher finds
+    (the others only tell it that time went by), so only those are pushed to it."""
+    body = query.tree.body
+    if isinstance(body, ast.EventQuery):
+        return [(i, body, None if not query.tree.pipes else query.match)]
+    specs = list(dict.fromkeys(query._stages))  # a stage `with runs=N` is there N times
+    stages = [*zip(body.stages, specs, strict=True),
+              *([(body.until, query._until)] if isinstance(body, ast.Sequence) and body.until else [])]
+    return [(i, stage.query, spec.matches) for stage, spec in stages]  # type: ignore[union-attr]
 
 
 def _warn(position: int, error: EqlEventError) -> None:
