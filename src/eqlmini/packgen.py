@@ -27,8 +27,15 @@ from .values import as_values, to_text
 
 Event = Mapping[str, Any]
 Collect = Callable[[Event, set], None]
-# Per indexed field: its name and its table (folded text -> rule numbers, or a Collect to call).
-Lookups = Sequence[tuple[str, Mapping[str, Any]]]
+# A field, and what of its values is looked up: "text" (every value as folded text), its
+# "prefix" or "suffix" (the first or last AFFIX characters of that), or "number" (a text
+# value as it is; any other value, which may equal a numeric text, reaches every rule).
+Lookup = tuple[str, str]
+# Per lookup, its table: folded text (or its first or last AFFIX characters) -> rule numbers,
+# or a Collect to call.
+Lookups = Sequence[tuple[Lookup, Mapping[str, Any]]]
+AFFIX = 4  # characters of a wildcard pattern's literal beginning or end that are looked up
+_PARTS = {"text": "", "number": "", "prefix": f"[:{AFFIX}]", "suffix": f"[-{AFFIX}:]"}
 
 
 def collector(always: tuple[int, ...], lookups: Lookups) -> Collect:
@@ -50,24 +57,36 @@ def _build(always: tuple[int, ...], lookups: Lookups, fallback: Collect | None) 
     """The function's source, with reads inlined when a ``fallback`` (on full getters) backs them."""
     emitter = _Emitter(inline=fallback is not None)
     body = [f"found.update({emitter.const(always)})"] if always else []
-    for field, table in lookups:
+    by_field: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    for (field, part), table in lookups:
+        by_field.setdefault(field, []).append((part, table))
+    for field, tables in by_field.items():
         read, probe = emitter.read(ast.Field(field))
         emitter.shared.update(emitter.fresh)  # the objects along the path serve the later reads
         emitter.fresh = {}
         value, key, hit = emitter.temporary(), emitter.temporary(), emitter.temporary()
-        name = emitter.const(table)
-        use = (f"{hit}(e, found)" if any(callable(entry) for entry in table.values())
-               else f"found.update({hit})")
+        # The lookups of one folded text, `key`: all of them for a text value; for any other
+        # value, those of its texts, and every rule of a "number" lookup.
+        look, texts_look, every = [], [], []
+        for part, table in tables:
+            use = (f"{hit}(e, found)" if any(callable(entry) for entry in table.values())
+                   else f"found.update({hit})")
+            lines = [f"{hit} = {emitter.const(table)}.get({key}{_PARTS[part]})", f"if {hit} is not None:", f"    {use}"]
+            look += lines
+            if part == "number":
+                every.append(f"found.update({emitter.const(tuple(sorted(set().union(*table.values()))))})")
+            else:
+                texts_look += lines
         body += [f"{value} = {read}"]
         if probe:
             body += [f"if {probe}:", f"    {value} = {emitter.getter(ast.Field(field))}(e)"]
         body += [f"if {value}.__class__ is str:",
-                 f"    {hit} = {name}.get({value}.lower() if {value}.isascii() else _fold({value}))",
-                 f"    if {hit} is not None:", f"        {use}",
+                 f"    {key} = {value}.lower() if {value}.isascii() else _fold({value})",
+                 *(f"    {line}" for line in look),
                  f"elif {value} is not None:",
+                 *(f"    {line}" for line in every),
                  f"    for {key} in {emitter.function(texts)}({value}):",
-                 f"        {hit} = {name}.get({key})",
-                 f"        if {hit} is not None:", f"            {use}"]
+                 *(f"        {line}" for line in texts_look or ["pass"])]
     body = body or ["pass"]
     if fallback is None:
         source = "def collect(e, found):\n" + "".join(f"    {line}\n" for line in body)

@@ -24,6 +24,7 @@ than :data:`INDEX_FROM` the RuleSet tries each rule on each event instead.
 from __future__ import annotations
 
 import html
+import re
 import logging
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,6 +38,7 @@ from .fields import getter
 from .ordering import ordered as in_time_order
 from .patterns import fold
 from .query import Query
+from .options import SearchOptions
 from .rules import Rule
 from .sequences import MissingEvent
 from .values import parse_number
@@ -48,6 +50,7 @@ OnEventError = Callable[[int, EqlEventError], None]
 _log = logging.getLogger(__name__)
 # From this many rules on, the index pays for itself (benchmarks/ruleset.py --index-cost).
 INDEX_FROM = 24
+AFFIX = packgen.AFFIX
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +93,16 @@ class Alert:
 
 @dataclass(frozen=True, slots=True)
 class _Term:
-    """A test every matching event passes: for some ``(field, keys)`` alternative, a value
-    of the field, as text folded by patterns.fold, is in ``keys`` (folded too).
+    """A test every matching event passes: for some ``(lookup, keys)`` alternative, a value
+    of the lookup's field, as text folded by patterns.fold, is in ``keys`` (folded too), or
+    with a lookup of part ``"prefix"`` (``"suffix"``) its first (last) :data:`AFFIX`
+    characters are.
 
     Folding makes a case-sensitive test looser, never stricter: the rule, run on each
-    event the index finds, decides. One table per field serves both kinds of test.
+    event the index finds, decides. One table per lookup serves both kinds of test.
     """
 
-    alternatives: tuple[tuple[str, frozenset[str]], ...]
+    alternatives: tuple[tuple[packgen.Lookup, frozenset[str]], ...]
 
 
 class _Bucket:
@@ -107,21 +112,21 @@ class _Bucket:
 
     def __init__(self) -> None:
         self.always: set[int] = set()
-        self.tables: dict[str, dict[str, set[int]]] = {}
+        self.tables: dict[packgen.Lookup, dict[str, set[int]]] = {}
 
     def add(self, rule: int, term: _Term | None) -> None:
         if term is None:
             self.always.add(rule)
             return
-        for field, keys in term.alternatives:
-            table = self.tables.setdefault(field, {})
+        for lookup, keys in term.alternatives:
+            table = self.tables.setdefault(lookup, {})
             for key in keys:
                 table.setdefault(key, set()).add(rule)
 
-    def lookups(self) -> list[tuple[str, dict[str, Any]]]:
-        """Per field, its table of folded text -> rule numbers (see packgen.collector)."""
-        return [(field, {key: tuple(sorted(rules)) for key, rules in table.items()})
-                for field, table in self.tables.items()]
+    def lookups(self) -> list[tuple[packgen.Lookup, dict[str, Any]]]:
+        """Per lookup, its table of folded text -> rule numbers (see packgen.collector)."""
+        return [(lookup, {key: tuple(sorted(rules)) for key, rules in table.items()})
+                for lookup, table in self.tables.items()]
 
 
 class RuleSet:
@@ -269,34 +274,34 @@ class RuleSet:
         return reached
 
     def _build_index(self) -> None:
-        stages = [(n, query, self.rules[i].query.options.event_category_field)
-                  for n, (i, query, _) in enumerate(self._entries)]
+        stages = [(n, query, self.rules[i].query.options) for n, (i, query, _) in enumerate(self._entries)]
         # A value many rules test for is a common one (event.type "start", host.os.type
         # "windows"): a term costs as many rules as test for its values.
         mentions: dict[tuple[str, str], int] = {}
-        for _, query, category_field in stages:
+        for _, query, options in stages:
             if query.category is not None:
-                key = (category_field, fold(query.category))
+                key = ((options.event_category_field, "text"), fold(query.category))
                 mentions[key] = mentions.get(key, 0) + 1
             for node in ast.walk(query.where):
-                for field, keys in getattr(_leaf_term(node), "alternatives", ()):
+                for lookup, keys in getattr(_leaf_term(node, _typed(options)), "alternatives", ()):
                     for key in keys:
-                        mentions[field, key] = mentions.get((field, key), 0) + 1
+                        mentions[lookup, key] = mentions.get((lookup, key), 0) + 1
 
         def cost(term: _Term) -> tuple:
-            total = sum(mentions[field, key] for field, keys in term.alternatives for key in keys)
+            total = sum(mentions[lookup, key] for lookup, keys in term.alternatives for key in keys)
             return (total, sum(len(keys) for _, keys in term.alternatives), repr(term))
 
         anywhere = _Bucket()
         by_category: dict[str, dict[str, _Bucket]] = {}
-        for i, query, category_field in stages:
+        for i, query, options in stages:
             if query.category is None or parse_number(query.category) is not None:
                 bucket = anywhere
             else:
-                bucket = by_category.setdefault(category_field, {}).setdefault(fold(query.category), _Bucket())
-            bucket.add(i, _cheapest(query.where, cost))
+                bucket = by_category.setdefault(options.event_category_field, {}).setdefault(
+                    fold(query.category), _Bucket())
+            bucket.add(i, _cheapest(query.where, cost, _typed(options)))
         # One generated function per category, called from the one for the rules of any category.
-        categories = [(field, {key: packgen.collector(tuple(sorted(bucket.always)), bucket.lookups())
+        categories = [((field, "text"), {key: packgen.collector(tuple(sorted(bucket.always)), bucket.lookups())
                                for key, bucket in buckets.items()})
                       for field, buckets in by_category.items()]
         self._collect = packgen.collector(tuple(sorted(anywhere.always)), [*anywhere.lookups(), *categories])
@@ -350,39 +355,71 @@ def _mappings(events: Iterable[Event], on_error: OnEventError) -> tuple[Iterable
     return (list(kept()) if isinstance(events, (list, tuple)) else kept()), position_of
 
 
-def _cheapest(condition: ast.Expr, cost: Callable[[_Term], Any]) -> _Term | None:
+def _typed(options: SearchOptions) -> frozenset[str]:
+    """The fields that compare in their type's order (dates, versions), not as text."""
+    return frozenset((options.timestamp_field, *options.field_types))
+
+
+def _cheapest(condition: ast.Expr, cost: Callable[[_Term], Any], typed: frozenset[str]) -> _Term | None:
     """The cheapest indexable test that every event matching ``condition`` passes, if any:
     the cheapest of an ``and``'s parts, or the union of an ``or``'s parts."""
     if isinstance(condition, ast.And):
-        return min(filter(None, (_cheapest(part, cost) for part in condition.terms)), key=cost, default=None)
+        return min(filter(None, (_cheapest(part, cost, typed) for part in condition.terms)), key=cost, default=None)
     if isinstance(condition, ast.Or):
-        parts = [_cheapest(part, cost) for part in condition.terms]
+        parts = [_cheapest(part, cost, typed) for part in condition.terms]
         if any(part is None for part in parts):
             return None
         return _Term(tuple(dict.fromkeys(alt for part in parts for alt in part.alternatives)))  # type: ignore
-    return _leaf_term(condition)
+    return _leaf_term(condition, typed)
 
 
-def _leaf_term(node: ast.Expr) -> _Term | None:
-    """A leaf as a :class:`_Term`, when an event passes it only with one of a few texts."""
+def _leaf_term(node: ast.Expr, typed: frozenset[str]) -> _Term | None:
+    """A leaf as a :class:`_Term`, when an event passes it only with one of a few texts,
+    or texts that begin or end with one of a few (a wildcard pattern's literal ends). A
+    field in ``typed`` compares in its type's order, where other texts may be equal: none."""
+    if any(field.name in typed for field in ast.fields_of(node)):
+        return None
     if isinstance(node, ast.Comparison) and node.op == "==":
         pair = (node.left, node.right) if isinstance(node.left, ast.Field) else (node.right, node.left)
-        if isinstance(pair[0], ast.Field) and _exact_text(pair[1]):
+        if isinstance(pair[0], ast.Field) and _text(pair[1]):
             return _term(pair[0].name, [pair[1].value])  # type: ignore[union-attr, list-item]
     if isinstance(node, ast.Match) and node.op in (":", "like", "like~") and isinstance(node.left, ast.Field):
-        texts = [pattern.value for pattern in node.patterns]
-        if all(isinstance(text, str) and "*" not in text and "?" not in text for text in texts):
-            return _term(node.left.name, texts)  # type: ignore[arg-type]
+        if all(isinstance(pattern.value, str) for pattern in node.patterns):
+            return _pattern_term(node.left.name, [pattern.value for pattern in node.patterns])  # type: ignore
     if isinstance(node, ast.In) and not node.negated and isinstance(node.left, ast.Field) and all(
-            _exact_text(item) for item in node.items):
+            _text(item) for item in node.items):
         return _term(node.left.name, [item.value for item in node.items])  # type: ignore
     return None
 
 
 def _term(field: str, texts: list[str]) -> _Term:
-    return _Term(((field, frozenset(map(fold, texts))),))
+    """``field == text`` for one of ``texts``. A text that reads as a number equals text
+    only as the same text, but equals numbers too: it has a ``"number"`` lookup, which
+    takes any value that is not text (see packgen)."""
+    keys: dict[packgen.Lookup, set[str]] = {}
+    for text in texts:
+        keys.setdefault((field, "text" if parse_number(text) is None else "number"), set()).add(fold(text))
+    return _Term(tuple((lookup, frozenset(folded)) for lookup, folded in keys.items()))
 
 
-def _exact_text(node: ast.Expr) -> bool:
-    """A string literal that equals only the same text (numbers and dates coerce: not those)."""
-    return isinstance(node, ast.Literal) and isinstance(node.value, str) and parse_number(node.value) is None
+def _pattern_term(field: str, patterns: list[str]) -> _Term | None:
+    """Wildcard patterns as a term: each by its text (no wildcard), or by the first or last
+    AFFIX characters of the literal text before its first or after its last wildcard."""
+    keys: dict[packgen.Lookup, set[str]] = {}
+    for pattern in patterns:
+        head, tail = re.split(r"[*?]", pattern, maxsplit=1)[0], re.split(r"[*?]", pattern)[-1]
+        if len(head) == len(pattern):
+            part, key = "text", fold(pattern)
+        elif len(head) >= AFFIX:
+            part, key = "prefix", fold(head[:AFFIX])
+        elif len(tail) >= AFFIX:
+            part, key = "suffix", fold(tail[-AFFIX:])
+        else:
+            return None  # `*` alone, or too short a literal end to look up
+        keys.setdefault((field, part), set()).add(key)
+    return _Term(tuple((lookup, frozenset(texts)) for lookup, texts in keys.items()))
+
+
+def _text(node: ast.Expr) -> bool:
+    """A string literal."""
+    return isinstance(node, ast.Literal) and isinstance(node.value, str)
