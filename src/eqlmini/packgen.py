@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import ast
+from . import ast, limits
 from .compiler import _Emitter
+from .fields import dotted_keys
 from .patterns import fold
 from .values import as_values, to_text
 
@@ -57,36 +58,23 @@ def _build(always: tuple[int, ...], lookups: Lookups, fallback: Collect | None) 
     """The function's source, with reads inlined when a ``fallback`` (on full getters) backs them."""
     emitter = _Emitter(inline=fallback is not None)
     body = [f"found.update({emitter.const(always)})"] if always else []
-    by_field: dict[str, list[tuple[str, Mapping[str, Any]]]] = {}
+    by_object: dict[str, dict[str, list[tuple[str, Mapping[str, Any]]]]] = {}
     for (field, part), table in lookups:
-        by_field.setdefault(field, []).append((part, table))
-    for field, tables in by_field.items():
-        read, probe = emitter.read(ast.Field(field))
-        emitter.shared.update(emitter.fresh)  # the objects along the path serve the later reads
-        emitter.fresh = {}
-        value, key, hit = emitter.temporary(), emitter.temporary(), emitter.temporary()
-        # The lookups of one folded text, `key`: all of them for a text value; for any other
-        # value, those of its texts, and every rule of a "number" lookup.
-        look, texts_look, every = [], [], []
-        for part, table in tables:
-            use = (f"{hit}(e, found)" if any(callable(entry) for entry in table.values())
-                   else f"found.update({hit})")
-            lines = [f"{hit} = {emitter.const(table)}.get({key}{_PARTS[part]})", f"if {hit} is not None:", f"    {use}"]
-            look += lines
-            if part == "number":
-                every.append(f"found.update({emitter.const(tuple(sorted(set().union(*table.values()))))})")
-            else:
-                texts_look += lines
-        body += [f"{value} = {read}"]
-        if probe:
-            body += [f"if {probe}:", f"    {value} = {emitter.getter(ast.Field(field))}(e)"]
-        body += [f"if {value}.__class__ is str:",
-                 f"    {key} = {value}.lower() if {value}.isascii() else _fold({value})",
-                 *(f"    {line}" for line in look),
-                 f"elif {value} is not None:",
-                 *(f"    {line}" for line in every),
-                 f"    for {key} in {emitter.function(texts)}({value}):",
-                 *(f"        {line}" for line in texts_look or ["pass"])]
+        parts = field.split(".")
+        top = parts[0] if emitter.inline and 1 < len(parts) <= limits.INLINE_FIELD_PARTS else ""
+        by_object.setdefault(top, {}).setdefault(field, []).append((part, table))
+    for top, fields in by_object.items():
+        lines = [line for field, tables in fields.items() for line in _lookups(emitter, field, tables)]
+        if not top:
+            body += lines
+            continue
+        # The fields under one top-level object are read only when the event has the object,
+        # or a dotted key that holds part of one of their paths.
+        holder = emitter.shared[top]
+        dotted = dict.fromkeys(key for field in fields for key in dotted_keys(tuple(field.split(".")))[0])
+        body += [f"{holder} = _dget(e, {emitter.const(top)}, _NOTHING)",
+                 f"if {' or '.join([f'{holder} is not _NOTHING', *(f'{emitter.const(key)} in e' for key in dotted)])}:",
+                 *(f"    {line}" for line in lines)]
     body = body or ["pass"]
     if fallback is None:
         source = "def collect(e, found):\n" + "".join(f"    {line}\n" for line in body)
@@ -94,3 +82,35 @@ def _build(always: tuple[int, ...], lookups: Lookups, fallback: Collect | None) 
         source = ("def collect(e, found):\n    try:\n" + "".join(f"        {line}\n" for line in body)
                   + f"    except (AttributeError, TypeError):\n        {emitter.function(fallback)}(e, found)\n")
     return emitter.build(source, "collect")
+
+
+def _lookups(emitter: _Emitter, field: str, tables: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """Statements that read ``field`` once and look its values up in ``tables`` (per part)."""
+    parts = field.split(".")
+    if emitter.inline and 1 < len(parts) <= limits.INLINE_FIELD_PARTS and parts[0] not in emitter.shared:
+        emitter.shared[parts[0]] = emitter.temporary()  # the top-level object: read by _build
+    read, probe = emitter.read(ast.Field(field))
+    emitter.shared.update(emitter.fresh)  # the objects along the path serve the later reads
+    emitter.fresh = {}
+    value, key, hit = emitter.temporary(), emitter.temporary(), emitter.temporary()
+    # The lookups of one folded text, `key`: all of them for a text value; for any other
+    # value, those of its texts, and every rule of a "number" lookup.
+    look, texts_look, every = [], [], []
+    for part, table in tables:
+        use = f"{hit}(e, found)" if any(callable(entry) for entry in table.values()) else f"found.update({hit})"
+        lines = [f"{hit} = {emitter.const(table)}.get({key}{_PARTS[part]})", f"if {hit} is not None:", f"    {use}"]
+        look += lines
+        if part == "number":
+            every.append(f"found.update({emitter.const(tuple(sorted(set().union(*table.values()))))})")
+        else:
+            texts_look += lines
+    out = [f"{value} = {read}"]
+    if probe:
+        out += [f"if {probe}:", f"    {value} = {emitter.getter(ast.Field(field))}(e)"]
+    return [*out, f"if {value}.__class__ is str:",
+            f"    {key} = {value}.lower() if {value}.isascii() else _fold({value})",
+            *(f"    {line}" for line in look),
+            f"elif {value} is not None:",
+            *(f"    {line}" for line in every),
+            *([f"    for {key} in {emitter.function(texts)}({value}):", *(f"        {line}" for line in texts_look)]
+              if texts_look else [])]
