@@ -4,28 +4,31 @@ The naive way tries every rule on every event. A RuleSet indexes the rules inste
 what a matching event must hold:
 
 1. its category: ``process where ...`` needs ``process`` in the rule's category field;
-2. one more required test on literals: ``field == "text"``, ``field : "text"`` (no
-   wildcard), ``field like "text"``, ``field in ("a", "b")``, ``field in~ (...)``, taken
-   from the ``and`` of the condition (the cheapest one) or from every branch of an ``or``
-   (any of them). A test costs as many rules as test for the same values: a value many
-   rules look for (``event.type == "start"``) is likely common in events too.
+2. one more required test on literals: ``field == "text"``, ``field in ("a", "b")``,
+   ``field in~ (...)``, ``field : "text"`` (``like``, ``like~``), and for a wildcard pattern
+   the first or last :data:`packgen.AFFIX` characters of its literal beginning or end
+   (``"python*"``, ``"*\\cmd.exe"``), taken from the ``and`` of the condition (the
+   cheapest one) or from every branch of an ``or`` (any of them). A test costs as many
+   rules as test for the same values: a value many rules look for (``event.type ==
+   "start"``) is likely common in events too. A text that reads as a number also equals
+   numbers: any value that is not text reaches it.
 
-For each event the RuleSet reads the category fields, looks the values up, reads the
-fields of the tests of the buckets found (each field once per event, shared by all the
-rules indexed on it), and evaluates only the rules reached; the others cannot match.
-A sequence or sample rule is indexed by each of its stages (``until`` and ``![...]``
-included) and its matcher is fed only the events some stage could match: the others
-change nothing but how soon a result becomes final.
+The index is generated code (:mod:`packgen`): one function per category, which reads
+each field it is indexed on once per event and looks its values up in one table per field,
+the shared literal test of every rule that tests the field for that text. Each rule
+reached is then decided: an event rule by its predicate; a sequence or sample rule
+(indexed by each of its stages, ``until`` and ``![...]`` included) by the filter of the
+stage the index found, and its matcher is pushed only the events one of its stages
+matches: the others change nothing but how soon a result becomes final.
 
-The index costs about as much per event as twenty rules' predicates; for fewer rules
-than :data:`INDEX_FROM` the RuleSet tries each rule on each event instead.
+For fewer rules than :data:`INDEX_FROM` the RuleSet tries each rule on each event instead.
 """
 
 from __future__ import annotations
 
 import html
-import re
 import logging
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -35,10 +38,10 @@ from typing import Any
 from . import ast, frames, packgen
 from .errors import EqlError, EqlEventError
 from .fields import getter
+from .options import SearchOptions
 from .ordering import ordered as in_time_order
 from .patterns import fold
 from .query import Query
-from .options import SearchOptions
 from .rules import Rule
 from .sequences import MissingEvent
 from .values import parse_number
@@ -48,9 +51,9 @@ __all__ = ["INDEX_FROM", "Alert", "RuleSet"]
 Event = Mapping[str, Any]
 OnEventError = Callable[[int, EqlEventError], None]
 _log = logging.getLogger(__name__)
-# From this many rules on, the index pays for itself (benchmarks/ruleset.py --index-cost).
-INDEX_FROM = 24
-AFFIX = packgen.AFFIX
+# From this many rules on, the index pays for itself (benchmarks/ruleset.py --index-cost:
+# it cost more than the rules' predicates at 8 rules, less at 12, in three runs).
+INDEX_FROM = 12
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +98,7 @@ class Alert:
 class _Term:
     """A test every matching event passes: for some ``(lookup, keys)`` alternative, a value
     of the lookup's field, as text folded by patterns.fold, is in ``keys`` (folded too), or
-    with a lookup of part ``"prefix"`` (``"suffix"``) its first (last) :data:`AFFIX`
+    with a lookup of part ``"prefix"`` (``"suffix"``) its first (last) :data:`packgen.AFFIX`
     characters are.
 
     Folding makes a case-sensitive test looser, never stricter: the rule, run on each
@@ -383,9 +386,9 @@ def _leaf_term(node: ast.Expr, typed: frozenset[str]) -> _Term | None:
         pair = (node.left, node.right) if isinstance(node.left, ast.Field) else (node.right, node.left)
         if isinstance(pair[0], ast.Field) and _text(pair[1]):
             return _term(pair[0].name, [pair[1].value])  # type: ignore[union-attr, list-item]
-    if isinstance(node, ast.Match) and node.op in (":", "like", "like~") and isinstance(node.left, ast.Field):
-        if all(isinstance(pattern.value, str) for pattern in node.patterns):
-            return _pattern_term(node.left.name, [pattern.value for pattern in node.patterns])  # type: ignore
+    if (isinstance(node, ast.Match) and node.op in (":", "like", "like~") and isinstance(node.left, ast.Field)
+            and all(isinstance(pattern.value, str) for pattern in node.patterns)):
+        return _pattern_term(node.left.name, [pattern.value for pattern in node.patterns])  # type: ignore
     if isinstance(node, ast.In) and not node.negated and isinstance(node.left, ast.Field) and all(
             _text(item) for item in node.items):
         return _term(node.left.name, [item.value for item in node.items])  # type: ignore
@@ -410,10 +413,10 @@ def _pattern_term(field: str, patterns: list[str]) -> _Term | None:
         head, tail = re.split(r"[*?]", pattern, maxsplit=1)[0], re.split(r"[*?]", pattern)[-1]
         if len(head) == len(pattern):
             part, key = "text", fold(pattern)
-        elif len(head) >= AFFIX:
-            part, key = "prefix", fold(head[:AFFIX])
-        elif len(tail) >= AFFIX:
-            part, key = "suffix", fold(tail[-AFFIX:])
+        elif len(head) >= packgen.AFFIX:
+            part, key = "prefix", fold(head[:packgen.AFFIX])
+        elif len(tail) >= packgen.AFFIX:
+            part, key = "suffix", fold(tail[-packgen.AFFIX:])
         else:
             return None  # `*` alone, or too short a literal end to look up
         keys.setdefault((field, part), set()).add(key)
