@@ -151,8 +151,12 @@ class RuleSet:
         self._predicates: tuple[Callable[[Event], bool] | None, ...] = tuple(
             rule.query.match if rule.query.kind == "event" and not rule.query.tree.pipes else None
             for rule in self.rules)
-        self._entries = tuple(entry for i, rule in enumerate(self.rules) for entry in _entries(i, rule.query))
-        self._build_index()
+        # What the index reaches: per rule, its event query, or one entry per stage (see _entries).
+        entries = [entry for i, rule in enumerate(self.rules) for entry in _entries(i, rule.query)]
+        self._entries = tuple((i, test, final) for i, _, test, final in entries)
+        # Without the index, each rule once per event: its predicate, or its matcher pushed the event.
+        self._everyone = tuple((i, match or _every_event, match is not None) for i, match in enumerate(self._predicates))
+        self._build_index([(n, query, self.rules[i].query.options) for n, (i, query, _, _) in enumerate(entries)])
 
     def __reduce__(self) -> tuple:
         # Rebuilt from its rules (each rebuilt from its text and metadata): compiled code
@@ -224,17 +228,19 @@ class RuleSet:
             untimed = on_error or _warn_untimed
             stream = self._in_time(events, assume_sorted, lambda at, error: untimed(position_of(at), error))
         matchers = {i: rule.query.matcher() for i, rule in enumerate(self.rules) if self._predicates[i] is None}
-        everyone = range(len(self.rules))
-        predicates, rules, timed = self._predicates, self.rules, self._timed
+        everyone = self._everyone
+        reach = self._reach if indexed else lambda event: everyone
+        rules, timed, timestamps = self.rules, self._timed, self._timestamps
         for event, in_time in stream:
-            for i in self._candidates(event) if indexed else everyone:
-                match = predicates[i]
-                if match is not None:
-                    if match(event):
-                        yield Alert(rules[i], (event,), (), self._timestamps[i](event))
-                elif in_time or i not in timed:
-                    for result in matchers[i].push(event):
-                        yield self._alert(i, result.events, result.join_keys)
+            done = -1  # the last rule decided for this event: a rule's entries are next to each other
+            for i, test, final in reach(event):
+                if i != done and test(event):
+                    done = i
+                    if final:  # an event rule's predicate
+                        yield Alert(rules[i], (event,), (), timestamps[i](event))
+                    elif in_time or i not in timed:
+                        for result in matchers[i].push(event):
+                            yield self._alert(i, result.events, result.join_keys)
         for i, matcher in matchers.items():
             for result in matcher.close():
                 yield self._alert(i, result.events, result.join_keys)
@@ -258,26 +264,22 @@ class RuleSet:
 
     def candidates(self, event: Event) -> list[Rule]:
         """The rules the index shows ``event`` to (every rule that could match it, and others)."""
-        return [self.rules[i] for i in self._candidates(event)]
+        reached = (i for i, test, final in self._reach(event) if final or test(event))
+        return [self.rules[i] for i in dict.fromkeys(reached)]
 
     def _alert(self, i: int, events: tuple[Event, ...], join_keys: tuple[Any, ...]) -> Alert:
         last = next((event for event in reversed(events) if not isinstance(event, MissingEvent)), None)
         return Alert(self.rules[i], events, join_keys, None if last is None else self._timestamps[i](last))
 
-    def _candidates(self, event: Event) -> list[int]:
-        """The rules the index reaches, in order; a matcher's rule only if a stage matches."""
+    def _reach(self, event: Event) -> list[tuple[int, Callable[[Event], bool], bool]]:
+        """The entries the index reaches for ``event``, in rule order."""
         found: set[int] = set()
         self._collect(event, found)
-        reached: list[int] = []
         entries = self._entries
-        for entry in sorted(found):  # a rule's entries are next to each other
-            i, _, test = entries[entry]
-            if (not reached or reached[-1] != i) and (test is None or test(event)):
-                reached.append(i)
-        return reached
+        return [entries[entry] for entry in sorted(found)]
 
-    def _build_index(self) -> None:
-        stages = [(n, query, self.rules[i].query.options) for n, (i, query, _) in enumerate(self._entries)]
+    def _build_index(self, stages: list[tuple[int, ast.EventQuery, SearchOptions]]) -> None:
+        """The generated index (packgen) over ``(entry, event query, options)``."""
         # A value many rules test for is a common one (event.type "start", host.os.type
         # "windows"): a term costs as many rules as test for its values.
         mentions: dict[tuple[str, str], int] = {}
@@ -310,19 +312,24 @@ class RuleSet:
         self._collect = packgen.collector(tuple(sorted(anywhere.always)), [*anywhere.lookups(), *categories])
 
 
-def _entries(i: int, query: Query) -> list[tuple[int, ast.EventQuery, Callable[[Event], bool] | None]]:
-    """What the index reaches for rule ``i``: ``(i, event query, None)`` for an event rule
-    without pipes, whose predicate decides; else one entry per stage (``until`` and
-    ``![...]`` included) with the stage's filter, or the query's predicate when it has
-    pipes: only the events that pass one of these change what the rule's matcher finds
-    (the others only tell it that time went by), so only those are pushed to it."""
+def _entries(i: int, query: Query) -> list[tuple[int, ast.EventQuery, Callable[[Event], bool], bool]]:
+    """What the index reaches for rule ``i``: ``(i, event query, test, final)``. An event
+    rule without pipes has one, its predicate (final: true is an alert); any other rule
+    one per stage (``until`` and ``![...]`` included) with the stage's filter, or its
+    query's predicate when it has pipes: only the events that pass one of these change what
+    the rule's matcher finds (the others only tell it that time went by), so only those
+    are pushed to it."""
     body = query.tree.body
     if isinstance(body, ast.EventQuery):
-        return [(i, body, None if not query.tree.pipes else query.match)]
+        return [(i, body, query.match, not query.tree.pipes)]
     specs = list(dict.fromkeys(query._stages))  # a stage `with runs=N` is there N times
     stages = [*zip(body.stages, specs, strict=True),
               *([(body.until, query._until)] if isinstance(body, ast.Sequence) and body.until else [])]
-    return [(i, stage.query, spec.matches) for stage, spec in stages]  # type: ignore[union-attr]
+    return [(i, stage.query, spec.matches, False) for stage, spec in stages]  # type: ignore[union-attr]
+
+
+def _every_event(event: Event) -> bool:
+    return True
 
 
 def _warn(position: int, error: EqlEventError) -> None:
