@@ -119,9 +119,10 @@ class _Emitter(Source):
         return self.getters[field.name]
 
     # ------------------------------------------------------------------ field reads
-    def read(self, field: ast.Field) -> tuple[str, str | None]:
+    def read(self, field: ast.Field, *, top_probes: bool = True) -> tuple[str, str | None]:
         """``(value, probe)``: an expression reading the field as nested objects hold it, and
-        one true when the event also has a dotted key along the path (None if none can).
+        one true when the event also has a dotted key along the path (None if none can);
+        with ``top_probes=False``, one below the event's own keys (the caller tests those).
 
         ``(parent.get(key) or _NOTHING)`` walks down; a value in the way that is neither an
         object nor empty (a list of objects, a string) raises there, and the predicate then
@@ -137,7 +138,7 @@ class _Emitter(Source):
         if len(parts) == 1:
             return f"_dget(e, {self.const(parts[0])})", None
         keys = dotted_keys(parts)  # per object level along the path, the dotted keys to rule out
-        probes = [f"{self.const(key)} in e" for key in keys[0]]
+        probes = [f"{self.const(key)} in e" for key in keys[0]] if top_probes else []
         holder = self.shared.get(parts[0]) or self.fresh.get(parts[0])
         if holder:
             node = holder  # the top-level object, read by an earlier term of the chain

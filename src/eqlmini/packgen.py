@@ -17,7 +17,7 @@ a path (``{"process.name": ...}``) makes that one field read through its getter.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from . import ast, limits
@@ -58,22 +58,28 @@ def _build(always: tuple[int, ...], lookups: Lookups, fallback: Collect | None) 
     """The function's source, with reads inlined when a ``fallback`` (on full getters) backs them."""
     emitter = _Emitter(inline=fallback is not None)
     body = [f"found.update({emitter.const(always)})"] if always else []
+    # Whether the event has a dotted key of its own ("process.name"), which may hold part
+    # of a path: one test per event instead of one per field (a key that is not text
+    # raises here, and the fallback's getters take the event).
+    dotted = emitter.temporary()
+    if emitter.inline:
+        body.append(f"{dotted} = '.' in ''.join(e)")
     by_object: dict[str, dict[str, list[tuple[str, Mapping[str, Any]]]]] = {}
     for (field, part), table in lookups:
         parts = field.split(".")
         top = parts[0] if emitter.inline and 1 < len(parts) <= limits.INLINE_FIELD_PARTS else ""
         by_object.setdefault(top, {}).setdefault(field, []).append((part, table))
     for top, fields in by_object.items():
-        lines = [line for field, tables in fields.items() for line in _lookups(emitter, field, tables)]
+        lines = [line for field, tables in fields.items() for line in _lookups(emitter, field, tables, dotted)]
         if not top:
             body += lines
             continue
         # The fields under one top-level object are read only when the event has the object,
         # or a dotted key that holds part of one of their paths.
         holder = emitter.shared[top]
-        dotted = dict.fromkeys(key for field in fields for key in dotted_keys(tuple(field.split(".")))[0])
+        keys = dict.fromkeys(key for field in fields for key in dotted_keys(tuple(field.split(".")))[0])
         body += [f"{holder} = _dget(e, {emitter.const(top)}, _NOTHING)",
-                 f"if {' or '.join([f'{holder} is not _NOTHING', *(f'{emitter.const(key)} in e' for key in dotted)])}:",
+                 f"if {holder} is not _NOTHING or {dotted} and ({_any_key(emitter, keys)}):",
                  *(f"    {line}" for line in lines)]
     body = body or ["pass"]
     if fallback is None:
@@ -84,12 +90,23 @@ def _build(always: tuple[int, ...], lookups: Lookups, fallback: Collect | None) 
     return emitter.build(source, "collect")
 
 
-def _lookups(emitter: _Emitter, field: str, tables: list[tuple[str, Mapping[str, Any]]]) -> list[str]:
-    """Statements that read ``field`` once and look its values up in ``tables`` (per part)."""
+def _any_key(emitter: _Emitter, keys: Iterable[str]) -> str:
+    """Whether the event has one of these keys of its own."""
+    return " or ".join(f"{emitter.const(key)} in e" for key in keys)
+
+
+def _lookups(emitter: _Emitter, field: str, tables: list[tuple[str, Mapping[str, Any]]], dotted: str) -> list[str]:
+    """Statements that read ``field`` once and look its values up in ``tables`` (per part);
+    ``dotted`` names whether the event has a dotted key of its own."""
     parts = field.split(".")
-    if emitter.inline and 1 < len(parts) <= limits.INLINE_FIELD_PARTS and parts[0] not in emitter.shared:
-        emitter.shared[parts[0]] = emitter.temporary()  # the top-level object: read by _build
-    read, probe = emitter.read(ast.Field(field))
+    probe: str | None = None
+    if emitter.inline and 1 < len(parts) <= limits.INLINE_FIELD_PARTS:
+        if parts[0] not in emitter.shared:
+            emitter.shared[parts[0]] = emitter.temporary()  # the top-level object: read by _build
+        read, below = emitter.read(ast.Field(field), top_probes=False)
+        probe = " or ".join(filter(None, [f"{dotted} and ({_any_key(emitter, dotted_keys(tuple(parts))[0])})", below]))
+    else:
+        read, _ = emitter.read(ast.Field(field))  # a top-level field, or read by the getter
     emitter.shared.update(emitter.fresh)  # the objects along the path serve the later reads
     emitter.fresh = {}
     value, key, hit = emitter.temporary(), emitter.temporary(), emitter.temporary()
