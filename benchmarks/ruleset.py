@@ -3,8 +3,8 @@
     python benchmarks/ruleset.py [--events N] [--naive-events M] [--seed S]
     python benchmarks/ruleset.py --index-cost [--events N]
 
-Loads the active rules of ``../shared/corpus/detection-rules-eql.jsonl`` (timed: build
-and compile), generates N seeded ECS events from the rules' own literals (each event is
+Loads the active rules of ``../shared/corpus/detection-rules-eql.jsonl`` (timed: load
+and compile, then building the RuleSet, which generates its index), generates N seeded ECS events from the rules' own literals (each event is
 made to meet most of one rule's stage: its category, one branch of each ``or``, the
 values it compares fields with; join keys come from a small pool so sequences complete),
 then runs:
@@ -199,9 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     tables = corpus_tables()
     rules = [Rule.from_table(table, metadata=metadata) for table, metadata in tables]
+    built = time.perf_counter()
     ruleset = RuleSet(rules)
-    load = time.perf_counter() - start
-    print(f"load + compile {len(rules)} rules and build the RuleSet: {load:.2f} s")
+    done = time.perf_counter()
+    print(f"load + compile {len(rules)} rules: {built - start:.2f} s; build the RuleSet (its index): "
+          f"{done - built:.3f} s")
     events = generate_events(rules, options.events, options.seed)
     naive_events = events[:min(options.naive_events, len(events))]
     indexed_time, alerts = _run(ruleset, events, True)

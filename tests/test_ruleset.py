@@ -26,7 +26,8 @@ PATTERNS = ('"abcd*"', '"*wxyz"', '"ab?def*"', '"ABCDE"', '"*"', '"ab*"', '("abc
 leaves = st.one_of(
     st.builds("{} {} {}".format, st.sampled_from(FIELDS), st.sampled_from((":", "like", "like~")),
               st.sampled_from(PATTERNS)),
-    st.builds("{} == {}".format, st.sampled_from(FIELDS), st.sampled_from(('"4662"', '"4662.0"', '"true"', '"abcdef"'))),
+    st.builds("{} == {}".format, st.sampled_from(FIELDS),
+              st.sampled_from(('"4662"', '"4662.0"', '"true"', '"abcdef"'))),
     st.builds("{} in ({})".format, st.sampled_from(FIELDS), st.sampled_from(('"4662", "x"', '"1", "abcdef"'))),
     st.builds("{} != {}".format, st.sampled_from(FIELDS), st.just('"4662"')),
     st.sampled_from(('@timestamp == "1970-01-01T00:00:00.002Z"', "@timestamp >= 3", "true")),
@@ -84,7 +85,8 @@ def test_indexed_alerts_are_the_naive_loops(texts: list[str], drawn: list[tuple[
                                                   "b": field_values, "d": field_values}), shapes,
                           st.sampled_from((1, 2, "1970-01-01T00:00:00.002+00:00"))),
                 min_size=1, max_size=20))
-def test_every_rule_an_event_matches_is_a_candidate(texts: list[str], drawn: list[tuple[dict[str, Any], str, Any]]) -> None:
+def test_every_rule_an_event_matches_is_a_candidate(texts: list[str],
+                                                    drawn: list[tuple[dict[str, Any], str, Any]]) -> None:
     """The index alone, leaf by leaf: many rule-event pairs per example."""
     rules = [Rule(f"r{i}", text) for i, text in enumerate(texts)]
     ruleset = RuleSet(rules)

@@ -1,24 +1,14 @@
 """RuleSet: many rules over one pass of the events, each event shown only the rules it could match.
 
 The naive way tries every rule on every event. A RuleSet indexes the rules instead, by
-what a matching event must hold:
+its category and one more literal test a matching event must pass (:mod:`ruleindex`),
+looked up by generated code (:mod:`packgen`): one function per category, which reads each
+field it is indexed on once per event and looks its values up in one table per field, the
+shared literal test of every rule that tests the field for that text.
 
-1. its category: ``process where ...`` needs ``process`` in the rule's category field;
-2. one more required test on literals: ``field == "text"``, ``field in ("a", "b")``,
-   ``field in~ (...)``, ``field : "text"`` (``like``, ``like~``), and for a wildcard pattern
-   the first or last :data:`packgen.AFFIX` characters of its literal beginning or end
-   (``"python*"``, ``"*\\cmd.exe"``), taken from the ``and`` of the condition (the
-   cheapest one) or from every branch of an ``or`` (any of them). A test costs as many
-   rules as test for the same values: a value many rules look for (``event.type ==
-   "start"``) is likely common in events too. A text that reads as a number also equals
-   numbers: any value that is not text reaches it.
-
-The index is generated code (:mod:`packgen`): one function per category, which reads
-each field it is indexed on once per event and looks its values up in one table per field,
-the shared literal test of every rule that tests the field for that text. Each rule
-reached is then decided: an event rule by its predicate; a sequence or sample rule
-(indexed by each of its stages, ``until`` and ``![...]`` included) by the filter of the
-stage the index found, and its matcher is pushed only the events one of its stages
+Each rule reached is then decided: an event rule by its predicate; a sequence or sample
+rule (indexed by each of its stages, ``until`` and ``![...]`` included) by the filter of
+a stage the index found, and its matcher is pushed only the events one of its stages
 matches: the others change nothing but how soon a result becomes final.
 
 For fewer rules than :data:`INDEX_FROM` the RuleSet tries each rule on each event instead.
@@ -28,23 +18,19 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any
 
-from . import ast, frames, packgen
+from . import ast, frames, ruleindex
 from .errors import EqlError, EqlEventError
 from .fields import getter
-from .options import SearchOptions
 from .ordering import ordered as in_time_order
-from .patterns import fold
 from .query import Query
 from .rules import Rule
 from .sequences import MissingEvent
-from .values import parse_number
 
 __all__ = ["INDEX_FROM", "Alert", "RuleSet"]
 
@@ -94,44 +80,6 @@ class Alert:
         return f"<table>{cells}</table>"
 
 
-@dataclass(frozen=True, slots=True)
-class _Term:
-    """A test every matching event passes: for some ``(lookup, keys)`` alternative, a value
-    of the lookup's field, as text folded by patterns.fold, is in ``keys`` (folded too), or
-    with a lookup of part ``"prefix"`` (``"suffix"``) its first (last) :data:`packgen.AFFIX`
-    characters are.
-
-    Folding makes a case-sensitive test looser, never stricter: the rule, run on each
-    event the index finds, decides. One table per lookup serves both kinds of test.
-    """
-
-    alternatives: tuple[tuple[packgen.Lookup, frozenset[str]], ...]
-
-
-class _Bucket:
-    """Rules to evaluate: ``always``, and those reached by looking a field's value up."""
-
-    __slots__ = ("always", "tables")
-
-    def __init__(self) -> None:
-        self.always: set[int] = set()
-        self.tables: dict[packgen.Lookup, dict[str, set[int]]] = {}
-
-    def add(self, rule: int, term: _Term | None) -> None:
-        if term is None:
-            self.always.add(rule)
-            return
-        for lookup, keys in term.alternatives:
-            table = self.tables.setdefault(lookup, {})
-            for key in keys:
-                table.setdefault(key, set()).add(rule)
-
-    def lookups(self) -> list[tuple[packgen.Lookup, dict[str, Any]]]:
-        """Per lookup, its table of folded text -> rule numbers (see packgen.collector)."""
-        return [(lookup, {key: tuple(sorted(rules)) for key, rules in table.items()})
-                for lookup, table in self.tables.items()]
-
-
 class RuleSet:
     """Rules run together over one pass of the events (see the module docstring)."""
 
@@ -155,8 +103,9 @@ class RuleSet:
         entries = [entry for i, rule in enumerate(self.rules) for entry in _entries(i, rule.query)]
         self._entries = tuple((i, test, final) for i, _, test, final in entries)
         # Without the index, each rule once per event: its predicate, or its matcher pushed the event.
-        self._everyone = tuple((i, match or _every_event, match is not None) for i, match in enumerate(self._predicates))
-        self._build_index([(n, query, self.rules[i].query.options) for n, (i, query, _, _) in enumerate(entries)])
+        self._everyone = tuple((i, match or _every_event, match is not None)
+                               for i, match in enumerate(self._predicates))
+        self._collect = ruleindex.build([(query, self.rules[i].query.options) for i, query, _, _ in entries])
 
     def __reduce__(self) -> tuple:
         # Rebuilt from its rules (each rebuilt from its text and metadata): compiled code
@@ -278,40 +227,6 @@ class RuleSet:
         entries = self._entries
         return [entries[entry] for entry in sorted(found)]
 
-    def _build_index(self, stages: list[tuple[int, ast.EventQuery, SearchOptions]]) -> None:
-        """The generated index (packgen) over ``(entry, event query, options)``."""
-        # A value many rules test for is a common one (event.type "start", host.os.type
-        # "windows"): a term costs as many rules as test for its values.
-        mentions: dict[tuple[str, str], int] = {}
-        for _, query, options in stages:
-            if query.category is not None:
-                key = ((options.event_category_field, "text"), fold(query.category))
-                mentions[key] = mentions.get(key, 0) + 1
-            for node in ast.walk(query.where):
-                for lookup, keys in getattr(_leaf_term(node, _typed(options)), "alternatives", ()):
-                    for key in keys:
-                        mentions[lookup, key] = mentions.get((lookup, key), 0) + 1
-
-        def cost(term: _Term) -> tuple:
-            total = sum(mentions[lookup, key] for lookup, keys in term.alternatives for key in keys)
-            return (total, sum(len(keys) for _, keys in term.alternatives), repr(term))
-
-        anywhere = _Bucket()
-        by_category: dict[str, dict[str, _Bucket]] = {}
-        for i, query, options in stages:
-            if query.category is None or parse_number(query.category) is not None:
-                bucket = anywhere
-            else:
-                bucket = by_category.setdefault(options.event_category_field, {}).setdefault(
-                    fold(query.category), _Bucket())
-            bucket.add(i, _cheapest(query.where, cost, _typed(options)))
-        # One generated function per category, called from the one for the rules of any category.
-        categories = [((field, "text"), {key: packgen.collector(tuple(sorted(bucket.always)), bucket.lookups())
-                               for key, bucket in buckets.items()})
-                      for field, buckets in by_category.items()]
-        self._collect = packgen.collector(tuple(sorted(anywhere.always)), [*anywhere.lookups(), *categories])
-
-
 def _entries(i: int, query: Query) -> list[tuple[int, ast.EventQuery, Callable[[Event], bool], bool]]:
     """What the index reaches for rule ``i``: ``(i, event query, test, final)``. An event
     rule without pipes has one, its predicate (final: true is an alert); any other rule
@@ -363,73 +278,3 @@ def _mappings(events: Iterable[Event], on_error: OnEventError) -> tuple[Iterable
                 before.append(count)
                 on_error(position, _not_an_event(event))
     return (list(kept()) if isinstance(events, (list, tuple)) else kept()), position_of
-
-
-def _typed(options: SearchOptions) -> frozenset[str]:
-    """The fields that compare in their type's order (dates, versions), not as text."""
-    return frozenset((options.timestamp_field, *options.field_types))
-
-
-def _cheapest(condition: ast.Expr, cost: Callable[[_Term], Any], typed: frozenset[str]) -> _Term | None:
-    """The cheapest indexable test that every event matching ``condition`` passes, if any:
-    the cheapest of an ``and``'s parts, or the union of an ``or``'s parts."""
-    if isinstance(condition, ast.And):
-        return min(filter(None, (_cheapest(part, cost, typed) for part in condition.terms)), key=cost, default=None)
-    if isinstance(condition, ast.Or):
-        parts = [_cheapest(part, cost, typed) for part in condition.terms]
-        if any(part is None for part in parts):
-            return None
-        return _Term(tuple(dict.fromkeys(alt for part in parts for alt in part.alternatives)))  # type: ignore
-    return _leaf_term(condition, typed)
-
-
-def _leaf_term(node: ast.Expr, typed: frozenset[str]) -> _Term | None:
-    """A leaf as a :class:`_Term`, when an event passes it only with one of a few texts,
-    or texts that begin or end with one of a few (a wildcard pattern's literal ends). A
-    field in ``typed`` compares in its type's order, where other texts may be equal: none."""
-    if any(field.name in typed for field in ast.fields_of(node)):
-        return None
-    if isinstance(node, ast.Comparison) and node.op == "==":
-        pair = (node.left, node.right) if isinstance(node.left, ast.Field) else (node.right, node.left)
-        if isinstance(pair[0], ast.Field) and _text(pair[1]):
-            return _term(pair[0].name, [pair[1].value])  # type: ignore[union-attr, list-item]
-    if (isinstance(node, ast.Match) and node.op in (":", "like", "like~") and isinstance(node.left, ast.Field)
-            and all(isinstance(pattern.value, str) for pattern in node.patterns)):
-        return _pattern_term(node.left.name, [pattern.value for pattern in node.patterns])  # type: ignore
-    if isinstance(node, ast.In) and not node.negated and isinstance(node.left, ast.Field) and all(
-            _text(item) for item in node.items):
-        return _term(node.left.name, [item.value for item in node.items])  # type: ignore
-    return None
-
-
-def _term(field: str, texts: list[str]) -> _Term:
-    """``field == text`` for one of ``texts``. A text that reads as a number equals text
-    only as the same text, but equals numbers too: it has a ``"number"`` lookup, which
-    takes any value that is not text (see packgen)."""
-    keys: dict[packgen.Lookup, set[str]] = {}
-    for text in texts:
-        keys.setdefault((field, "text" if parse_number(text) is None else "number"), set()).add(fold(text))
-    return _Term(tuple((lookup, frozenset(folded)) for lookup, folded in keys.items()))
-
-
-def _pattern_term(field: str, patterns: list[str]) -> _Term | None:
-    """Wildcard patterns as a term: each by its text (no wildcard), or by the first or last
-    AFFIX characters of the literal text before its first or after its last wildcard."""
-    keys: dict[packgen.Lookup, set[str]] = {}
-    for pattern in patterns:
-        head, tail = re.split(r"[*?]", pattern, maxsplit=1)[0], re.split(r"[*?]", pattern)[-1]
-        if len(head) == len(pattern):
-            part, key = "text", fold(pattern)
-        elif len(head) >= packgen.AFFIX:
-            part, key = "prefix", fold(head[:packgen.AFFIX])
-        elif len(tail) >= packgen.AFFIX:
-            part, key = "suffix", fold(tail[-packgen.AFFIX:])
-        else:
-            return None  # `*` alone, or too short a literal end to look up
-        keys.setdefault((field, part), set()).add(key)
-    return _Term(tuple((lookup, frozenset(texts)) for lookup, texts in keys.items()))
-
-
-def _text(node: ast.Expr) -> bool:
-    """A string literal."""
-    return isinstance(node, ast.Literal) and isinstance(node.value, str)
