@@ -317,10 +317,17 @@ leaves = st.one_of(
     st.builds("{} regex {}".format, st.sampled_from(FIELDS), st.just('"x.*"')),
     st.sampled_from(("true", "a == null", "startsWith~(b, \"x\")")),
 )
-conditions = st.recursive(leaves, lambda inner: st.one_of(
-    st.lists(inner, min_size=2, max_size=3).map(lambda parts: "(" + " and ".join(parts) + ")"),
-    st.lists(inner, min_size=2, max_size=3).map(lambda parts: "(" + " or ".join(parts) + ")"),
-    inner.map("not {}".format)), max_leaves=4)
+
+
+def conditions_of(leaves: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """Conditions of up to four leaves, joined by and, or, not."""
+    return st.recursive(leaves, lambda inner: st.one_of(
+        st.lists(inner, min_size=2, max_size=3).map(lambda parts: "(" + " and ".join(parts) + ")"),
+        st.lists(inner, min_size=2, max_size=3).map(lambda parts: "(" + " or ".join(parts) + ")"),
+        inner.map("not {}".format)), max_leaves=4)
+
+
+conditions = conditions_of(leaves)
 event_queries = st.builds("{} where {}".format, st.sampled_from(("any", "process", "file", '"Process"')), conditions)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_rules import EXAMPLES, assert_same_alerts
+from test_rules import EXAMPLES, assert_same_alerts, conditions_of
 
 from eqlmini import codegen
 from eqlmini.rules import Rule
@@ -32,10 +32,7 @@ leaves = st.one_of(
     st.builds("{} != {}".format, st.sampled_from(FIELDS), st.just('"4662"')),
     st.sampled_from(('@timestamp == "1970-01-01T00:00:00.002Z"', "@timestamp >= 3", "true")),
 )
-conditions = st.recursive(leaves, lambda inner: st.one_of(
-    st.lists(inner, min_size=2, max_size=3).map(lambda parts: "(" + " and ".join(parts) + ")"),
-    st.lists(inner, min_size=2, max_size=3).map(lambda parts: "(" + " or ".join(parts) + ")"),
-    inner.map("not {}".format)), max_leaves=4)
+conditions = conditions_of(leaves)
 event_queries = st.builds("{} where {}".format, st.sampled_from(("any", "process", "file")), conditions)
 queries = st.one_of(
     event_queries,
