@@ -30,6 +30,8 @@ leaves = st.one_of(
               st.sampled_from(('"4662"', '"4662.0"', '"true"', '"abcdef"'))),
     st.builds("{} in ({})".format, st.sampled_from(FIELDS), st.sampled_from(('"4662", "x"', '"1", "abcdef"'))),
     st.builds("{} != {}".format, st.sampled_from(FIELDS), st.just('"4662"')),
+    st.builds("{} == {}".format, st.sampled_from(FIELDS), st.sampled_from(("4662", "0", "1.0", "-0.0"))),
+    st.builds("{} in ({})".format, st.sampled_from(FIELDS), st.just("1, 4662.0")),
     st.sampled_from(('@timestamp == "1970-01-01T00:00:00.002Z"', "@timestamp >= 3", "true")),
 )
 conditions = conditions_of(leaves)
@@ -42,7 +44,8 @@ queries = st.one_of(
     st.builds("sample by b\n[{}]\n[{}]".format, event_queries, event_queries),
 )
 field_values = st.sampled_from(["abcdefg", "ABCDXY", "qqwxyz", "ab-def", "ABCDE", "ab", "4662", "04662", 4662,
-                                4662.0, True, "true", ["x", "abcdx"], [["4662"]], None])
+                                4662.0, True, "true", ["x", "abcdx"], [["4662"]], 0, -0.0, "0", "1.0", [False, "1"],
+                                None])
 shapes = st.sampled_from(("nested", "dotted", "proxy"))
 events = st.lists(st.tuples(st.fixed_dictionaries({
     "category": st.sampled_from(["process", "file", ["FILE"], None]),
@@ -124,6 +127,17 @@ def test_a_matcher_reaches_only_events_one_of_its_stages_matches() -> None:
     assert _names(ruleset, event=process, process={"name": "a", "args": "z"}) == []
     assert _names(ruleset, event=process, process={"name": "a", "args": "x"}) == ["seq"]
     assert _names(ruleset, event=process, process={"name": "a", "args": ["y", "x"]}) == ["seq", "head"]
+
+
+def test_numbers_are_looked_up_as_numbers() -> None:
+    ruleset = RuleSet([Rule("rdp", "network where destination.port in (3389, 3390)"),
+                       Rule("event", "any where winlog.event_id == 4688")])
+    network = {"category": "network"}
+    assert _names(ruleset, event=network, destination={"port": 22}) == []
+    assert _names(ruleset, event=network, destination={"port": "3389.0"}) == ["rdp"]  # a numeric text equals
+    assert _names(ruleset, event=network, destination={"port": [22, 3390.0]}) == ["rdp"]
+    assert _names(ruleset, winlog={"event_id": "4688"}) == ["event"]
+    assert _names(ruleset, winlog={"event_id": True}) == []
 
 
 def test_generated_index_holds_no_rule_text(monkeypatch: Any) -> None:

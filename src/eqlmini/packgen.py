@@ -24,25 +24,38 @@ from . import ast, limits
 from .compiler import _Emitter
 from .fields import dotted_keys
 from .patterns import fold
-from .values import as_values, to_text
+from .values import as_values, parse_number, to_text
 
 Event = Mapping[str, Any]
 Collect = Callable[[Event, set], None]
 # A field, and what of its values is looked up: "text" (every value as folded text), its
-# "prefix" or "suffix" (the first or last AFFIX characters of that), or "number" (a text
-# value as it is; any other value, which may equal a numeric text, reaches every rule).
+# "prefix" or "suffix" (the first or last AFFIX characters of that), "numeric text" (a text
+# value as text; any other value, which may equal a numeric text, reaches every rule), or
+# "number" (every value as the number it is or reads as).
 Lookup = tuple[str, str]
 # Per lookup, its table: folded text (or its first or last AFFIX characters) -> rule numbers,
 # or a Collect to call.
 Lookups = Sequence[tuple[Lookup, Mapping[str, Any]]]
 AFFIX = 4  # characters of a wildcard pattern's literal beginning or end that are looked up
-_PARTS = {"text": "", "number": "", "prefix": f"[:{AFFIX}]", "suffix": f"[-{AFFIX}:]"}
+_PARTS = {"prefix": f"[:{AFFIX}]", "suffix": f"[-{AFFIX}:]"}  # how a lookup slices the folded text
 
 
 def collector(always: tuple[int, ...], lookups: Lookups) -> Collect:
     """``collect(e, found)``: add ``always`` and the rules the fields' values look up to ``found``."""
     fallback = _build(always, lookups, None)
     return _build(always, lookups, fallback)
+
+
+def numbers(raw: Any) -> list[Any]:
+    """What a field read returned, as the numbers a number equals (a numeric text counts,
+    a boolean never), as the compiled ``field == 1`` reads them (runtime.any_number_in)."""
+    found = []
+    for value in as_values(raw):
+        if value.__class__ is str:
+            value = parse_number(value)
+        if value.__class__ is int or value.__class__ is float:
+            found.append(value)
+    return found
 
 
 def texts(raw: Any) -> tuple[str, ...]:
@@ -110,24 +123,34 @@ def _lookups(emitter: _Emitter, field: str, tables: list[tuple[str, Mapping[str,
     emitter.shared.update(emitter.fresh)  # the objects along the path serve the later reads
     emitter.fresh = {}
     value, key, hit = emitter.temporary(), emitter.temporary(), emitter.temporary()
-    # The lookups of one folded text, `key`: all of them for a text value; for any other
-    # value, those of its texts, and every rule of a "number" lookup.
-    look, texts_look, every = [], [], []
+    # The lookups of one folded text or one number, `key`. A text value: its folded text and
+    # the number it reads as; any other value: its texts (and every rule of a "numeric
+    # text" lookup) and its numbers.
+    folded, number, by_text, every = [], [], [], []
     for part, table in tables:
         use = f"{hit}(e, found)" if any(callable(entry) for entry in table.values()) else f"found.update({hit})"
-        lines = [f"{hit} = {emitter.const(table)}.get({key}{_PARTS[part]})", f"if {hit} is not None:", f"    {use}"]
-        look += lines
+        lines = [f"{hit} = {emitter.const(table)}.get({key}{_PARTS.get(part, '')})", f"if {hit} is not None:",
+                 f"    {use}"]
         if part == "number":
+            number += lines
+            continue
+        folded += lines
+        if part == "numeric text":
             every.append(f"found.update({emitter.const(tuple(sorted(set().union(*table.values()))))})")
         else:
-            texts_look += lines
+            by_text += lines
     out = [f"{value} = {read}"]
     if probe:
         out += [f"if {probe}:", f"    {value} = {emitter.getter(ast.Field(field))}(e)"]
-    return [*out, f"if {value}.__class__ is str:",
-            f"    {key} = {value}.lower() if {value}.isascii() else _fold({value})",
-            *(f"    {line}" for line in look),
-            f"elif {value} is not None:",
-            *(f"    {line}" for line in every),
-            *([f"    for {key} in {emitter.function(texts)}({value}):", *(f"        {line}" for line in texts_look)]
-              if texts_look else [])]
+    out.append(f"if {value}.__class__ is str:")
+    if folded:
+        out += [f"    {key} = {value}.lower() if {value}.isascii() else _fold({value})", *(f"    {line}" for line in folded)]
+    if number:
+        out += [f"    {key} = {emitter.function(parse_number)}({value})", *(f"    {line}" for line in number)]
+    out += [f"elif {value} is not None:", *(f"    {line}" for line in every)]
+    for function, lines in ((texts, by_text), (numbers, number)):
+        if lines:
+            out += [f"    for {key} in {emitter.function(function)}({value}):", *(f"        {line}" for line in lines)]
+    if not every and not by_text and not number:
+        out.append("    pass")
+    return out

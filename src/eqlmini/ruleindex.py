@@ -134,8 +134,11 @@ def _leaf_term(node: ast.Expr, typed: frozenset[str]) -> _Term | None:
     field in ``typed`` compares in its type's order, where other texts may be equal: none."""
     if isinstance(node, ast.Comparison) and node.op == "==":
         pair = (node.left, node.right) if isinstance(node.left, ast.Field) else (node.right, node.left)
-        if isinstance(pair[0], ast.Field) and pair[0].name not in typed and _text(pair[1]):
-            return _term(pair[0].name, [pair[1].value])  # type: ignore[union-attr, list-item]
+        if isinstance(pair[0], ast.Field) and pair[0].name not in typed:
+            if _text(pair[1]):
+                return _term(pair[0].name, [pair[1].value])  # type: ignore[union-attr, list-item]
+            if _number(pair[1]):
+                return _Term((((pair[0].name, "number"), frozenset([pair[1].value])),))  # type: ignore[union-attr]
     if not isinstance(node, (ast.Match, ast.In)) or not isinstance(node.left, ast.Field) or node.left.name in typed:
         return None
     if (isinstance(node, ast.Match) and node.op in (":", "like", "like~")
@@ -143,16 +146,18 @@ def _leaf_term(node: ast.Expr, typed: frozenset[str]) -> _Term | None:
         return _pattern_term(node.left.name, [pattern.value for pattern in node.patterns])  # type: ignore
     if isinstance(node, ast.In) and not node.negated and all(_text(item) for item in node.items):
         return _term(node.left.name, [item.value for item in node.items])  # type: ignore
+    if isinstance(node, ast.In) and not node.negated and all(_number(item) for item in node.items):
+        return _Term((((node.left.name, "number"), frozenset(item.value for item in node.items)),))  # type: ignore
     return None
 
 
 def _term(field: str, texts: list[str]) -> _Term:
     """``field == text`` for one of ``texts``. A text that reads as a number equals text
-    only as the same text, but equals numbers too: it has a ``"number"`` lookup, which
-    takes any value that is not text (see packgen)."""
+    only as the same text, but equals numbers too: it has a ``"numeric text"`` lookup,
+    which takes any value that is not text (see packgen)."""
     keys: dict[packgen.Lookup, set[str]] = {}
     for text in texts:
-        keys.setdefault((field, "text" if parse_number(text) is None else "number"), set()).add(fold(text))
+        keys.setdefault((field, "text" if parse_number(text) is None else "numeric text"), set()).add(fold(text))
     return _Term(tuple((lookup, frozenset(folded)) for lookup, folded in keys.items()))
 
 
@@ -178,3 +183,8 @@ def _pattern_term(field: str, patterns: list[str]) -> _Term | None:
 def _text(node: ast.Expr) -> bool:
     """A string literal."""
     return isinstance(node, ast.Literal) and isinstance(node.value, str)
+
+
+def _number(node: ast.Expr) -> bool:
+    """A number literal (not a boolean, which equals no number)."""
+    return isinstance(node, ast.Literal) and node.value.__class__ in (int, float)
