@@ -42,8 +42,20 @@ _PARTS = {"prefix": f"[:{AFFIX}]", "suffix": f"[-{AFFIX}:]"}  # how a lookup sli
 
 def collector(always: tuple[int, ...], lookups: Lookups) -> Collect:
     """``collect(e, found)``: add ``always`` and the rules the fields' values look up to ``found``."""
-    fallback = _build(always, lookups, None)
-    return _build(always, lookups, fallback)
+    return _build(always, lookups, _Fallback(always, lookups))
+
+
+class _Fallback:
+    """The collector on full getters, built the first time an event needs it."""
+
+    def __init__(self, always: tuple[int, ...], lookups: Lookups) -> None:
+        self.always, self.lookups = always, lookups
+        self.collect: Collect | None = None
+
+    def __call__(self, event: Event, found: set) -> None:
+        if self.collect is None:
+            self.collect = _build(self.always, self.lookups, None)
+        self.collect(event, found)
 
 
 def numbers(raw: Any) -> list[Any]:
@@ -67,7 +79,7 @@ def texts(raw: Any) -> tuple[str, ...]:
     return tuple(fold(text) for text in map(to_text, as_values(raw)) if text is not None)
 
 
-def _build(always: tuple[int, ...], lookups: Lookups, fallback: Collect | None) -> Collect:
+def _build(always: tuple[int, ...], lookups: Lookups, fallback: _Fallback | None) -> Collect:
     """The function's source, with reads inlined when a ``fallback`` (on full getters) backs them."""
     emitter = _Emitter(inline=fallback is not None)
     body = [f"found.update({emitter.const(always)})"] if always else []
