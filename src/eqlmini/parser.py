@@ -22,6 +22,7 @@ from lark.exceptions import (
 )
 
 from . import ast
+from .lalr import LalrLoop, Rejected
 from .comments import blank_comments, comment_end
 from .values import to_text
 from .errors import (
@@ -49,12 +50,13 @@ def _lark() -> Lark:
 
 
 @functools.cache
-def _fast_lark() -> Lark:
-    """The parser without positions, which builds the AST as it parses (no Lark tree at all).
+def _fast_parser() -> LalrLoop:
+    """The parser without positions, which builds the AST as it parses (no Lark tree at all),
+    run by a loop that skips what only positions and error recovery need (:mod:`lalr`).
 
-    Positions cost a third of the parse, and only an error needs them: see :func:`parse_then`.
+    Positions cost a third of Lark's parse, and only an error needs them: see :func:`parse_then`.
     """
-    return Lark.open_from_package("eqlmini", "grammar.lark", transformer=_FastToAst(), **_GRAMMAR)
+    return LalrLoop(Lark.open_from_package("eqlmini", "grammar.lark", transformer=_FastToAst(), **_GRAMMAR))
 
 
 def parse(text: str, *, positions: bool = True) -> ast.Query:
@@ -68,8 +70,8 @@ def parse(text: str, *, positions: bool = True) -> ast.Query:
     blanked = blank_comments(text)
     if not positions:
         try:
-            return _fast_lark().parse(blanked)
-        except (EqlError, UnexpectedInput, RecursionError):
+            return _fast_parser().parse(blanked)
+        except (EqlError, Rejected, RecursionError):
             pass  # parse again below, for the error with its position
     try:
         return _TO_AST.transform(_lark().parse(blanked))
