@@ -210,6 +210,10 @@ def unescape(token: Token) -> str:
         raise EqlSyntaxError('Use triple double quotes ["""] to define unescaped string literals, not [?"]',
                              _token_span(token))
 
+    body = text[1:-1]
+    if "\\" not in body:  # most strings: nothing to unescape
+        return body
+
     def replace(match: re.Match[str]) -> str:
         escape = match.group(1)
         if match.group(2) is not None or escape.startswith("u{"):
@@ -218,7 +222,7 @@ def unescape(token: Token) -> str:
             return _ESCAPES[escape]
         raise EqlSyntaxError(f"Illegal escape sequence [\\{escape}] in string literal", _token_span(token))
 
-    return _ESCAPE.sub(replace, text[1:-1])
+    return _ESCAPE.sub(replace, body)
 
 
 def _code_point(digits: str, token: Token) -> str:
