@@ -15,7 +15,7 @@ import itertools
 from types import CodeType
 from typing import Any, Callable
 
-from . import patterns, runtime
+from . import limits, patterns, runtime
 from .errors import EqlSemanticError
 
 
@@ -80,12 +80,17 @@ class Source:
         return namespace[name]
 
 
-@functools.lru_cache(maxsize=1024)
 def _compiled(source: str) -> CodeType:
     """``source`` compiled. Values are placeholders, so queries of one shape (``a == "x"``,
-    ``b == "y"``) have one source: a rule pack compiles each shape once (a quarter of the
-    corpus's sources repeat one compiled before)."""
+    ``b == "y"``) have one source, and a rule pack compiles each small shape once (in the
+    corpus, a quarter of the sources repeat one met before); a long source, which no other
+    query is likely to repeat, is not kept (``limits.CODE_CACHE_SOURCE_CHARS``)."""
+    if len(source) <= limits.CODE_CACHE_SOURCE_CHARS:
+        return _compiled_shape(source)
     return compile(source, "<eqlmini>", "exec")
+
+
+_compiled_shape = functools.lru_cache(maxsize=256)(lambda source: compile(source, "<eqlmini>", "exec"))
 
 
 def _with_constants(code: CodeType, constants: dict[str, Any]) -> CodeType:
