@@ -24,7 +24,7 @@ _END = "$END"
 
 
 class Rejected(Exception):
-    """The text is not in the language (or overflows a limit): parse it with Lark for the error."""
+    """The text is not in the language: parse it with Lark, which says where and why."""
 
 
 class LalrLoop:
@@ -47,14 +47,14 @@ class LalrLoop:
             self.actions[state] = {  # names as plain str: Lark's Token compares in Python, slowly
                 str(symbol): (True, target) if action is Shift else (False, self._reduction(target, callbacks[target]))
                 for symbol, (action, target) in row.items()}
-        # Per state, the `match` of the regex Lark's contextual lexer tries there (the terminals
-        # the parser can take in that state, in Lark's order), and which matches to skip.
+        # (state below, top state, next terminal) -> top state after a chain of `?rule`s.
+        self.chains: dict[tuple[Any, Any, str], Any] = {}
         # Terminals that every rule filters out of its children, as Lark does with anonymous ones.
         kept = {symbol.name for rule in lark.rules for symbol in rule.expansion
                 if isinstance(symbol, Terminal) and not (symbol.filter_out and not rule.options.keep_all_tokens)}
         self.dropped = frozenset(t.name for t in lark.terminals) - kept | {_END}
-        # (state below, top state, next terminal) -> top state after a chain of `?rule`s.
-        self.chains: dict[tuple[Any, Any, str], Any] = {}
+        # Per state, the `match` of the regex Lark's contextual lexer tries there (the terminals
+        # the parser can take in that state, in Lark's order), and which matches to skip.
         self.lexers: dict[Any, Callable[[str, int], Any]] = {}
         self.ignore = frozenset(lark.lexer_conf.ignore)
         for state, lexer in frontend.lexer.lexers.items():
