@@ -10,7 +10,7 @@ same process the queries are then parsed again, on the fast path (no positions, 
 the parsing share and the gain of the fast path are measured against each other. Prints every
 run, then the median and range of the runs. Besides wall time, CPU time (``time.process_time``)
 is shown: on a shared machine it moves far less with the load of other processes. With
-``--baseline SRC`` (``--baseline ../main/src``) the same cold runs of another checkout are
+``--baseline SRC`` (another checkout's ``src/``) the same cold runs of that checkout are
 interleaved with these, and both are shown, so that a change is measured against the code
 before it under the same load.
 """
@@ -55,9 +55,11 @@ def one_run(corpus: Path, source: Path) -> dict[str, float]:
 
 def cold_run(corpus: Path, source: Path) -> dict[str, float]:
     """One run in a fresh process, compiling with the eqlmini of ``source``."""
-    output = subprocess.run([sys.executable, __file__, "--one-run", "--corpus", str(corpus), "--source", str(source)],
-                            check=True, capture_output=True, text=True).stdout
-    return json.loads(output)
+    child = subprocess.run([sys.executable, __file__, "--one-run", "--corpus", str(corpus), "--source", str(source)],
+                           capture_output=True, text=True)
+    if child.returncode != 0:
+        raise SystemExit(f"the run with {source} failed:\n{child.stderr.strip()}")
+    return json.loads(child.stdout)
 
 
 FIGURES = (("compile", "compile, cold, wall"), ("compile_cpu", "compile, cold, CPU"),
@@ -80,6 +82,8 @@ def main() -> None:
 
     contenders = {"this checkout": ROOT / "src"}
     if options.baseline:
+        if not (options.baseline / "eqlmini" / "__init__.py").exists():
+            raise SystemExit(f"{options.baseline} holds no eqlmini package (give a checkout's src/)")
         contenders["baseline"] = options.baseline.resolve()
     print(f"corpus {options.corpus.name}; Python {sys.version.split()[0]}; {options.repeat} cold runs each")
     runs: dict[str, list[dict[str, float]]] = {name: [] for name in contenders}
