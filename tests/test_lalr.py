@@ -20,6 +20,7 @@ from conftest import CORPUS, require
 from lark import Lark
 from lark.exceptions import UnexpectedInput
 
+import eqlmini
 from eqlmini import parser
 from eqlmini.errors import EqlError
 from eqlmini.lalr import LalrLoop, Rejected
@@ -110,3 +111,28 @@ def test_the_loop_rejects_what_no_state_can_read(both: tuple[Lark, LalrLoop]) ->
         with pytest.raises(Rejected):
             loop.parse(text)
     assert loop.parse("process where a == 1") == parser.parse("process where a == 1", positions=False)
+
+
+def test_a_lark_the_loop_cannot_read_parses_with_its_own_loop(monkeypatch) -> None:
+    """A future Lark whose internals differ must cost speed, never answers or errors."""
+    def unreadable(lark: Lark) -> None:
+        raise AttributeError("parse_table")
+
+    texts = [line for line in ROUNDTRIP.read_text(encoding="utf-8").splitlines() if line.strip()][:200]
+    texts += ['process where a == 1 /* x /* y */ or b == 2', "process where (", 'any where a == "x" "y"']
+
+    def outcome(text: str) -> str:
+        try:
+            return repr(eqlmini.compile(text).tree)
+        except EqlError as error:
+            return f"{type(error).__name__}: {error}"
+
+    expected = [outcome(text) for text in texts]
+    monkeypatch.setattr(parser, "LalrLoop", unreadable)
+    parser._fast_parser.cache_clear()
+    try:
+        assert [outcome(text) for text in texts] == expected
+        assert isinstance(parser._fast_parser().__self__, Lark)  # Lark's own parse ran
+    finally:
+        parser._fast_parser.cache_clear()
+    assert any(item.startswith("EqlSyntaxError") for item in expected)
