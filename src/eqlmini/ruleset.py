@@ -212,7 +212,9 @@ class RuleSet:
         yield from zip(unplaced, repeat(False))  # from a list, after the others
 
     def candidates(self, event: Event) -> list[Rule]:
-        """The rules the index shows ``event`` to (every rule that could match it, and others)."""
+        """The rules the index shows ``event`` to (every rule that could match it, and others):
+        an event rule the index reaches; a sequence, sample or piped rule only when the event
+        passes the filter of one of its stages (or the piped query's condition)."""
         reached = (i for i, test, final in self._reach(event) if final or test(event))
         return [self.rules[i] for i in dict.fromkeys(reached)]
 
