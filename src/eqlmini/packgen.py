@@ -5,9 +5,10 @@ in some field. For each category (and for the rules of no category) this module 
 function ``collect(e, found)`` that reads each field the category's rules are indexed on
 once per event, inlined as the compiler inlines a predicate's reads (the same emitter,
 :class:`compiler._Emitter`, so the same safe constants: no text from a rule reaches the
-source), folds its text values and looks each up in the field's table, which maps a
-folded text to the rules testing the field for it: one dictionary lookup is the shared
-literal test of every rule that tests the field for that text. ``found`` gathers the rule
+source), folds its text values (or reads them as numbers) and looks each up in the
+field's tables, which map a folded text (or its first or last characters, or a number) to
+the rules testing the field for it: one dictionary lookup is the shared literal test of
+every rule that tests the field for that text. ``found`` gathers the rule
 numbers; a table may also map to another such function (the category's), which is called.
 
 Events the inlined reads cannot take (not a dict, a list of objects along a path) make the
@@ -33,8 +34,8 @@ Collect = Callable[[Event, set], None]
 # value as text; any other value, which may equal a numeric text, reaches every rule), or
 # "number" (every value as the number it is or reads as).
 Lookup = tuple[str, str]
-# Per lookup, its table: folded text (or its first or last AFFIX characters) -> rule numbers,
-# or a Collect to call.
+# Per lookup, its table: folded text (or its first or last AFFIX characters, or a number)
+# -> rule numbers, or a Collect to call.
 Lookups = Sequence[tuple[Lookup, Mapping[str, Any]]]
 AFFIX = 4  # characters of a wildcard pattern's literal beginning or end that are looked up
 _PARTS = {"prefix": f"[:{AFFIX}]", "suffix": f"[-{AFFIX}:]"}  # how a lookup slices the folded text
@@ -163,6 +164,4 @@ def _lookups(emitter: _Emitter, field: str, tables: list[tuple[str, Mapping[str,
     for function, lines in ((texts, by_text), (numbers, number)):
         if lines:
             out += [f"    for {key} in {emitter.function(function)}({value}):", *(f"        {line}" for line in lines)]
-    if not every and not by_text and not number:
-        out.append("    pass")
     return out
