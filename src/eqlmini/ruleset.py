@@ -38,7 +38,7 @@ Event = Mapping[str, Any]
 OnEventError = Callable[[int, EqlEventError], None]
 _log = logging.getLogger(__name__)
 # From this many rules on, the index pays for itself (benchmarks/ruleset.py --index-cost:
-# it cost more than the rules' predicates at 8 rules, less at 12, in three runs).
+# it cost more than the rules' predicates at 8 rules, less at 12, in four runs).
 INDEX_FROM = 12
 
 
