@@ -1,0 +1,258 @@
+"""Compiled rules to bytes and back, by value: what :mod:`eqlmini.pack_cache` stores on disk.
+
+Plain :mod:`pickle` turns a :class:`~eqlmini.Query` (and a :class:`~eqlmini.rules.Rule`) into
+its text, and unpickling compiles it again: right for sending queries to other processes,
+but the compiling is the cost a cache is there to save. :func:`dumps` keeps the compiled
+state instead:
+
+* a function that cannot be imported by name (generated predicates, closures, lambdas) as
+  its code (:mod:`marshal`, with the code's constants pickled beside it), its globals (the
+  module's, by name, or a generated namespace, by value), closure cells and defaults;
+* a value that is a global of an eqlmini module (a sentinel, a helper table) by name, so
+  that identity tests on it still hold;
+* Query and Rule objects by their attributes, bypassing their own ``__reduce__``;
+* RE2 programs as their pattern and options, compiled again when loaded.
+
+:func:`loads` runs the code it reads, as pickle and marshal always do: only bytes this
+process's cache wrote and authenticated (``pack_cache``) may reach it. The format is tied
+to the Python version (marshal) and to eqlmini's own source: the cache keys on both.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import functools
+import gc
+import importlib
+import io
+import marshal
+import pickle
+import sys
+from functools import partial
+from types import BuiltinFunctionType, CellType, CodeType, FunctionType, MappingProxyType, ModuleType
+from typing import Any
+
+import re2
+
+from .codegen import RUNTIME
+from .errors import EqlError
+from .query import Query
+from .rules import Rule
+
+__all__ = ["dumps", "loads"]
+
+_BY_ATTRIBUTES = (Query, Rule)  # their __reduce__ recompiles from text: here, their state is kept
+_SCALARS = (str, bytes, int, float, complex, bool, type(None))  # values whose identity never matters
+# Scalars, and what pickle names anyway (functions, classes, modules): no need to look them up.
+_BY_NAME_ANYWAY = (*_SCALARS, type, FunctionType, BuiltinFunctionType, ModuleType)
+_EMPTY = "\x00eqlmini:empty-cell"  # the contents of a cell not yet filled
+
+
+def dumps(value: Any) -> bytes:
+    """``value`` (compiled rules, say) as bytes that :func:`loads` turns back into an equal,
+    working value in a process of the same Python and eqlmini."""
+    buffer = io.BytesIO()
+    _Pickler(buffer).dump(value)
+    return buffer.getvalue()
+
+
+def loads(data: bytes) -> Any:
+    """The value :func:`dumps` wrote. It runs code from ``data``: never call it on bytes that
+    did not come from :func:`dumps` in a trusted place (see the module docstring)."""
+    # Tens of thousands of new objects and no garbage: the cycle collector would run again
+    # and again over all of them (as long as the loading itself, measured).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(data)  # noqa: S301 - authenticated by the caller (pack_cache)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+class _Namespace:
+    """Stands for the globals of generated functions while pickling, so that they pickle once
+    and unpickle as one fresh dict that every function of theirs shares."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+
+class _ModuleNamespace:
+    """Stands for the globals of a module's functions while pickling: found again by name."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _Pickler(pickle.Pickler):
+    def __init__(self, file: io.BytesIO) -> None:
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._namespaces: dict[int, _Namespace | _ModuleNamespace] = {}
+        self._globals = _module_globals()
+        self._builders: dict[type, partial[Any]] = {}
+
+    def reducer_override(self, obj: Any) -> Any:
+        kind = type(obj)
+        if kind in _SCALARS:
+            return NotImplemented
+        named = self._globals.get(id(obj))
+        if named is not None and named[2] is obj:
+            return _global, named[:2]
+        if kind is FunctionType:
+            return self._function(obj)
+        if kind is CodeType:
+            # marshal writes code but not arbitrary constants (sets of values, objects): the
+            # constants travel beside it, through this pickler.
+            return _code, (marshal.dumps(obj.replace(co_consts=())), obj.co_consts)
+        if kind is CellType:
+            try:
+                contents = obj.cell_contents
+            except ValueError:
+                contents = _EMPTY
+            return _cell, (), contents, None, None, _fill_cell
+        if kind is _Namespace:
+            return _namespace, (), None, None, iter(obj.values.items())
+        if kind is _ModuleNamespace:
+            return _module_namespace, (obj.name,)
+        if kind is MappingProxyType:
+            return _read_only, (dict(obj),)
+        if kind in _BY_ATTRIBUTES:
+            return object.__new__, (kind,), dict(vars(obj)), None, None, _set_attributes
+        if "__slots__" in vars(kind) and dataclasses.is_dataclass(kind):
+            # Frozen dataclasses with slots (the syntax tree, its spans): their own unpickling
+            # looks up their fields for every object, slower than all the rest of a pack.
+            names, by_init = _fields_of(kind)
+            if not by_init and kind not in self._builders:
+                self._builders[kind] = partial(_slotted, kind)  # one object, pickled once
+            return self._builders.get(kind, kind), tuple([getattr(obj, name) for name in names])
+        if isinstance(obj, EqlError):  # what loading a pack reported; subclasses take other arguments
+            return _error, (kind, obj.args, dict(vars(obj)))
+        if kind is re2._Regexp:
+            return re2.compile, (obj.pattern, obj.options)
+        if isinstance(obj, re2._re2.RE2.Options):
+            return _re2_options, (tuple((name, getattr(obj, name)) for name in re2.Options.NAMES),)
+        return NotImplemented
+
+    def _function(self, function: FunctionType) -> Any:
+        if _importable(function):
+            return NotImplemented  # by name, as pickle does
+        rebuild = getattr(function, "rebuild", None)
+        if rebuild is not None:  # made from data it cannot show us (an RE2 program): made again
+            return rebuild
+        namespace = self._namespaces.get(id(function.__globals__))
+        if namespace is None:
+            module = sys.modules.get(function.__module__ or "")
+            namespace = _ModuleNamespace(function.__module__) if vars(module or _Namespace) is function.__globals__ \
+                else _Namespace({name: value for name, value in function.__globals__.items()
+                                 if name != "__builtins__" and value is not RUNTIME.get(name, _Namespace)})
+            self._namespaces[id(function.__globals__)] = namespace
+        made = (function.__code__, namespace, function.__name__, function.__closure__)
+        # The code gives the function its qualified name and docstring; the rest, when set, is state.
+        if function.__defaults__ is None and function.__kwdefaults__ is None and not vars(function):
+            return _function, made
+        state = (function.__defaults__, function.__kwdefaults__, dict(vars(function)))
+        return _function, made, state, None, None, _set_function
+
+
+def _module_globals() -> dict[int, tuple[str, str, Any]]:
+    """The objects that are globals of a loaded eqlmini module (scalars, functions, classes and
+    modules aside), by identity: (module, name, the object)."""
+    found: dict[int, tuple[str, str, Any]] = {}
+    for module_name, module in list(sys.modules.items()):
+        if module is None or not (module_name == "eqlmini" or module_name.startswith("eqlmini.")):
+            continue
+        for name, value in vars(module).items():
+            if not isinstance(value, _BY_NAME_ANYWAY) and not name.startswith("__"):
+                found.setdefault(id(value), (module_name, name, value))
+    return found
+
+
+def _importable(function: FunctionType) -> bool:
+    """Whether ``function`` is what its module and qualified name lead to."""
+    found: Any = sys.modules.get(function.__module__ or "")
+    for part in function.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is function
+
+
+# ---- what the pickled data calls to rebuild (all importable, so pickle names them) -------------
+
+def _global(module: str, name: str) -> Any:
+    return getattr(importlib.import_module(module), name)
+
+
+def _code(data: bytes, constants: tuple[Any, ...]) -> CodeType:
+    code: CodeType = marshal.loads(data)  # noqa: S302 - see loads()
+    return code.replace(co_consts=constants)
+
+
+def _cell() -> CellType:
+    return CellType()
+
+
+def _fill_cell(cell: CellType, contents: Any) -> None:
+    if not (contents.__class__ is str and contents == _EMPTY):
+        cell.cell_contents = contents
+
+
+def _namespace() -> dict[str, Any]:
+    # Generated predicates read eqlmini's runtime helpers as globals: they are not pickled, but
+    # put back, by name, in each namespace (a few names too many in a matcher's is harmless).
+    return {"__builtins__": builtins, **RUNTIME}
+
+
+def _function(code: CodeType, namespace: dict[str, Any], name: str, closure: tuple[CellType, ...] | None) -> FunctionType:
+    return FunctionType(code, namespace, name, None, closure)
+
+
+def _module_namespace(module: str) -> dict[str, Any]:
+    return vars(importlib.import_module(module))
+
+
+def _set_function(function: FunctionType, state: tuple[Any, ...]) -> None:
+    function.__defaults__, function.__kwdefaults__, attributes = state
+    vars(function).update(attributes)
+
+
+def _read_only(mapping: dict[str, Any]) -> MappingProxyType:
+    return MappingProxyType(mapping)
+
+
+@functools.cache
+def _fields_of(kind: type) -> tuple[tuple[str, ...], bool]:
+    """A dataclass's field names, and whether its own ``__init__`` takes them all and does
+    nothing else (then it is the fastest way to rebuild one)."""
+    fields = dataclasses.fields(kind)
+    return tuple(field.name for field in fields), all(field.init for field in fields) and \
+        not hasattr(kind, "__post_init__")
+
+
+def _slotted(kind: type, *values: Any) -> Any:
+    obj = object.__new__(kind)
+    for name, value in zip(_fields_of(kind)[0], values):
+        object.__setattr__(obj, name, value)
+    return obj
+
+
+def _error(kind: type[EqlError], args: tuple[Any, ...], attributes: dict[str, Any]) -> EqlError:
+    error = kind.__new__(kind)
+    error.args = args
+    vars(error).update(attributes)
+    return error
+
+
+def _set_attributes(obj: Any, attributes: dict[str, Any]) -> None:
+    vars(obj).update(attributes)
+
+
+def _re2_options(values: tuple[tuple[str, Any], ...]) -> re2.Options:
+    options = re2.Options()
+    for name, value in values:
+        setattr(options, name, value)
+    return options
