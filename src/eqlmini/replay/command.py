@@ -83,7 +83,9 @@ def add(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Replay; return the exit status."""
-    rules = [changed(rule, **dict(args.changes)) for rule in load_pack(args)]
+    rules = load_pack(args)
+    if args.changes:  # a changed rule is a new Rule, compiled again: only when asked for
+        rules = [changed(rule, **dict(args.changes)) for rule in rules]
     format = args.format or (_FORMAT_OF_EXTENSION.get(os.path.splitext(args.output)[1].lower(), "json")
                              if args.output else "table" if sys.stdout.isatty() else "json")
     sections = args.show or (["executions"] if format == "csv" else ["executions", "missed", "summary"])
