@@ -31,6 +31,7 @@ import os
 import secrets
 import stat
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ _MAGIC = b"eqlmini pack cache\n"
 _TAG_BYTES = 32  # an HMAC-SHA256
 _KEY_FILE = "key"
 _SUFFIX = ".pack"
+_TOUCH_AFTER = 3600  # seconds: a file used is marked used (its mtime) at most this often, for pruning
 
 
 class CacheWarning(UserWarning):
@@ -102,7 +104,8 @@ class PackCache:
         path = self.folder / (key + _SUFFIX)
         try:
             with open(path, "rb") as file:
-                if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+                info = os.fstat(file.fileno())
+                if not stat.S_ISREG(info.st_mode):
                     return None
                 data = file.read(limits.MAX_CACHED_PACK_BYTES + 1)
         except OSError:  # absent (the usual miss), or unreadable: built again
@@ -118,10 +121,11 @@ class PackCache:
             _warn_once(f"could not load the rule-pack cache file {path} ({type(error).__name__}: {error}); "
                        "the pack is compiled again")
             return None
-        try:
-            os.utime(path)  # recently used: the last to be pruned
-        except OSError:
-            pass
+        if time.time() - info.st_mtime > _TOUCH_AFTER:
+            try:
+                os.utime(path)  # used: among the last to be pruned
+            except OSError:
+                pass
         return value
 
     def put(self, key: str, value: Any) -> None:
@@ -143,12 +147,12 @@ class PackCache:
         except OSError as error:
             _warn_once(f"the rule-pack cache in {self.folder} cannot be written ({error.strerror or error})")
 
-    def _verified(self, data: bytes, key: str) -> bytes | None:
+    def _verified(self, data: bytes, key: str) -> memoryview | None:
         """The payload of a cache file, if its HMAC, header and size are right."""
         start = len(_MAGIC) + _TAG_BYTES
         if len(data) > limits.MAX_CACHED_PACK_BYTES or len(data) < start + 4 or not data.startswith(_MAGIC):
             return None
-        body = data[start:]
+        body = memoryview(data)[start:]
         if not hmac.compare_digest(data[len(_MAGIC):start], hmac.new(self._secret, body, hashlib.sha256).digest()):
             return None
         size = int.from_bytes(body[:4], "big")

@@ -29,6 +29,7 @@ import io
 import marshal
 import pickle
 import sys
+import types
 from functools import partial
 from types import BuiltinFunctionType, CellType, CodeType, FunctionType, MappingProxyType, ModuleType
 from typing import Any
@@ -46,7 +47,6 @@ _BY_ATTRIBUTES = (Query, Rule)  # their __reduce__ recompiles from text: here, t
 _SCALARS = (str, bytes, int, float, complex, bool, type(None))  # values whose identity never matters
 # Scalars, and what pickle names anyway (functions, classes, modules): no need to look them up.
 _BY_NAME_ANYWAY = (*_SCALARS, type, FunctionType, BuiltinFunctionType, ModuleType)
-_EMPTY = "\x00eqlmini:empty-cell"  # the contents of a cell not yet filled
 
 
 def dumps(value: Any) -> bytes:
@@ -57,7 +57,7 @@ def dumps(value: Any) -> bytes:
     return buffer.getvalue()
 
 
-def loads(data: bytes) -> Any:
+def loads(data: bytes | memoryview) -> Any:
     """The value :func:`dumps` wrote. It runs code from ``data``: never call it on bytes that
     did not come from :func:`dumps` in a trusted place (see the module docstring)."""
     # Tens of thousands of new objects and no garbage: the cycle collector would run again
@@ -106,24 +106,29 @@ class _Pickler(pickle.Pickler):
             return _global, named[:2]
         if kind is FunctionType:
             return self._function(obj)
+        if obj is FunctionType or obj is CellType:  # not importable by name; their module is
+            return getattr, (types, "FunctionType" if obj is FunctionType else "CellType")
+        if kind is ModuleType:
+            return importlib.import_module, (obj.__name__,)
         if kind is CodeType:
             # marshal writes code but not arbitrary constants (sets of values, objects): the
             # constants travel beside it, through this pickler.
             return _code, (marshal.dumps(obj.replace(co_consts=())), obj.co_consts)
         if kind is CellType:
+            # Filled after it is made (pickle sets `cell_contents`), as the contents may hold
+            # the function that holds the cell.
             try:
-                contents = obj.cell_contents
-            except ValueError:
-                contents = _EMPTY
-            return _cell, (), contents, None, None, _fill_cell
+                return CellType, (), (None, {"cell_contents": obj.cell_contents})
+            except ValueError:  # an empty cell
+                return CellType, ()
         if kind is _Namespace:
             return _namespace, (), None, None, iter(obj.values.items())
         if kind is _ModuleNamespace:
             return _module_namespace, (obj.name,)
         if kind is MappingProxyType:
             return _read_only, (dict(obj),)
-        if kind in _BY_ATTRIBUTES:
-            return object.__new__, (kind,), dict(vars(obj)), None, None, _set_attributes
+        if kind in _BY_ATTRIBUTES:  # pickle sets a state dict without __setattr__, frozen or not
+            return object.__new__, (kind,), dict(vars(obj))
         if "__slots__" in vars(kind) and dataclasses.is_dataclass(kind):
             # Frozen dataclasses with slots (the syntax tree, its spans): their own unpickling
             # looks up their fields for every object, slower than all the rest of a pack.
@@ -152,12 +157,13 @@ class _Pickler(pickle.Pickler):
                 else _Namespace({name: value for name, value in function.__globals__.items()
                                  if name != "__builtins__" and value is not RUNTIME.get(name, _Namespace)})
             self._namespaces[id(function.__globals__)] = namespace
-        made = (function.__code__, namespace, function.__name__, function.__closure__)
-        # The code gives the function its qualified name and docstring; the rest, when set, is state.
+        made = (function.__code__, namespace, function.__name__, None, function.__closure__)
+        # The code gives the function its qualified name and docstring; the rest, when set, is
+        # state: its attributes, and its defaults (set after it is made: they may hold it).
         if function.__defaults__ is None and function.__kwdefaults__ is None and not vars(function):
-            return _function, made
-        state = (function.__defaults__, function.__kwdefaults__, dict(vars(function)))
-        return _function, made, state, None, None, _set_function
+            return FunctionType, made
+        return FunctionType, made, (dict(vars(function)) or None, {
+            "__defaults__": function.__defaults__, "__kwdefaults__": function.__kwdefaults__})
 
 
 def _module_globals() -> dict[int, tuple[str, str, Any]]:
@@ -192,32 +198,14 @@ def _code(data: bytes, constants: tuple[Any, ...]) -> CodeType:
     return code.replace(co_consts=constants)
 
 
-def _cell() -> CellType:
-    return CellType()
-
-
-def _fill_cell(cell: CellType, contents: Any) -> None:
-    if not (contents.__class__ is str and contents == _EMPTY):
-        cell.cell_contents = contents
-
-
 def _namespace() -> dict[str, Any]:
     # Generated predicates read eqlmini's runtime helpers as globals: they are not pickled, but
     # put back, by name, in each namespace (a few names too many in a matcher's is harmless).
     return {"__builtins__": builtins, **RUNTIME}
 
 
-def _function(code: CodeType, namespace: dict[str, Any], name: str, closure: tuple[CellType, ...] | None) -> FunctionType:
-    return FunctionType(code, namespace, name, None, closure)
-
-
 def _module_namespace(module: str) -> dict[str, Any]:
     return vars(importlib.import_module(module))
-
-
-def _set_function(function: FunctionType, state: tuple[Any, ...]) -> None:
-    function.__defaults__, function.__kwdefaults__, attributes = state
-    vars(function).update(attributes)
 
 
 def _read_only(mapping: dict[str, Any]) -> MappingProxyType:
@@ -245,10 +233,6 @@ def _error(kind: type[EqlError], args: tuple[Any, ...], attributes: dict[str, An
     error.args = args
     vars(error).update(attributes)
     return error
-
-
-def _set_attributes(obj: Any, attributes: dict[str, Any]) -> None:
-    vars(obj).update(attributes)
 
 
 def _re2_options(values: tuple[tuple[str, Any], ...]) -> re2.Options:
