@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -29,11 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # ruleset.py: the corp
 from ruleset import CORPUS, corpus_tables  # noqa: E402
 
 SOURCE = Path(__file__).resolve().parents[1] / "src"
-# Prints the seconds load_rules takes, in a process that has imported eqlmini already.
+# Prints the seconds load_rules takes (wall, then CPU), in a process that has imported eqlmini.
 _LOAD = ("import sys, time, eqlmini\n"
-         "start = time.perf_counter()\n"
+         "start, cpu = time.perf_counter(), time.process_time()\n"
          "rules = eqlmini.load_rules(sys.argv[1], cache=sys.argv[2] == 'on')\n"
-         "print(time.perf_counter() - start, len(rules))\n")
+         "print(time.perf_counter() - start, time.process_time() - cpu, len(rules))\n")
 EVENT = {"@timestamp": "2024-05-01T10:00:00Z", "event": {"category": "process", "type": "start"},
          "host": {"os": {"type": "windows"}}, "process": {"name": "certutil.exe", "args": ["-urlcache", "-f"],
                                                           "parent": {"name": "cmd.exe"}}}
@@ -52,17 +53,20 @@ def write_pack(folder: Path) -> int:
     return len(tables)
 
 
-def _run(arguments: list[str], cache: str) -> tuple[float, subprocess.CompletedProcess[str]]:
-    """Run ``arguments`` with the cache folder ``cache`` ("off": none); its wall time and result."""
+def _run(arguments: list[str], cache: str) -> tuple[float, float, subprocess.CompletedProcess[str]]:
+    """Run ``arguments`` with the cache folder ``cache`` ("off": none): its wall and CPU seconds
+    (user and system), and its result."""
     env = {**os.environ, "PYTHONPATH": str(SOURCE), "EQLMINI_CACHE_DIR": cache}
-    start = time.perf_counter()
+    before, start = resource.getrusage(resource.RUSAGE_CHILDREN), time.perf_counter()
     done = subprocess.run(arguments, capture_output=True, text=True, env=env, check=False)
-    return time.perf_counter() - start, done
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return time.perf_counter() - start, cpu, done
 
 
-def _line(name: str, seconds: list[float]) -> str:
-    return (f"  {name:<28}{statistics.median(seconds):>8.3f} s   (range {min(seconds):.3f} .. {max(seconds):.3f}, "
-            f"{len(seconds)} runs)")
+def _line(name: str, wall: list[float], cpu: list[float]) -> str:
+    return (f"  {name:<12} wall {statistics.median(wall):6.3f} s ({min(wall):.3f} .. {max(wall):.3f})   "
+            f"CPU {statistics.median(cpu):6.3f} s ({min(cpu):.3f} .. {max(cpu):.3f})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         load = [sys.executable, "-c", _LOAD, str(pack)]
         scan = [sys.executable, "-m", "eqlmini", "scan", "--rules", str(pack), "--format", "json", str(events)]
         timings: dict[str, list[float]] = {}
+        cpus: dict[str, list[float]] = {}
         outputs: dict[str, set[str]] = {}
         for run in range(args.runs):
             cold_cache, scan_cache = str(root / f"cache-load-{run}"), str(root / f"cache-scan-{run}")
@@ -92,25 +97,27 @@ def main(argv: list[str] | None = None) -> int:
                     ("eqlmini scan, cold", scan, scan_cache, None),
                     ("eqlmini scan, cached", scan, scan_cache, None),
                     ("eqlmini scan, no cache", scan, "off", None)):
-                seconds, done = _run(command + ([on] if on else []), cache)
+                seconds, cpu, done = _run(command + ([on] if on else []), cache)
                 if done.returncode not in (0, 1):
                     print(f"{name} failed ({done.returncode}):\n{done.stderr}", file=sys.stderr)
                     return 1
                 if on:
-                    seconds = float(done.stdout.split()[0])  # load_rules alone, not the process
-                    assert int(done.stdout.split()[1]) == count, done.stdout
+                    seconds, cpu = map(float, done.stdout.split()[:2])  # load_rules alone, not the process
+                    assert int(done.stdout.split()[2]) == count, done.stdout
                 else:
                     outputs.setdefault(name, set()).add(done.stdout)
                 timings.setdefault(name, []).append(seconds)
+                cpus.setdefault(name, []).append(cpu)
         if len({output for texts in outputs.values() for output in texts}) != 1:
             print("the scans printed different alerts", file=sys.stderr)
             return 1
+        print(f"median (range) of {args.runs} runs")
         print("load_rules(pack), in a new process (eqlmini imported):")
         for name in ("load_rules, cold", "load_rules, cached", "load_rules, no cache"):
-            print(_line(name.removeprefix("load_rules, "), timings[name]))
+            print(_line(name.removeprefix("load_rules, "), timings[name], cpus[name]))
         print("eqlmini scan --rules PACK over one event, the whole process:")
         for name in ("eqlmini scan, cold", "eqlmini scan, cached", "eqlmini scan, no cache"):
-            print(_line(name.removeprefix("eqlmini scan, "), timings[name]))
+            print(_line(name.removeprefix("eqlmini scan, "), timings[name], cpus[name]))
         for kind in ("load_rules", "eqlmini scan"):
             ratio = statistics.median(timings[f"{kind}, no cache"]) / statistics.median(timings[f"{kind}, cached"])
             print(f"{kind}: cached is {ratio:.1f}x faster than without the cache (medians)")

@@ -177,7 +177,9 @@ class _Untrusted(Exception):
 def _secret(folder: Path) -> bytes:
     """The HMAC key of the cache in ``folder``: made (random, 32 bytes, readable by its owner
     only) when missing. The folder is made too (0700); one that others can write, or a key
-    that others can read, is refused."""
+    that others can read, is refused. Two processes that make it at once keep one key (or,
+    where the file system has no links, the last: the other's files then fail their check
+    and are built again)."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     _check_private(folder, os.stat(folder), writable_only=True)
     path = folder / _KEY_FILE
@@ -225,6 +227,8 @@ def _write_atomically(path: Path, data: bytes, *, replace: bool = True) -> None:
                 os.link(temporary, path)  # fails if another process made it first: theirs is kept
             except FileExistsError:
                 pass
+            except OSError:  # a file system without links: the last writer wins (harmless, see _secret)
+                os.replace(temporary, path)
     finally:
         if os.path.lexists(temporary):
             os.unlink(temporary)
