@@ -92,7 +92,7 @@ def test_duckdb_matches_python_on_elasticsearch_qa(case: dict[str, Any], index_n
     con = duckdb.connect()
     rel = con.from_arrow(table)
     if query.kind == "event":
-        got = [row[index.id_field] for row in eql_duckdb.filter(query, rel, connection=con).fetch_arrow_table().to_pylist()]
+        got = [row[index.id_field] for row in eql_duckdb.arrow_table(eql_duckdb.filter(query, rel, connection=con)).to_pylist()]
         assert got == [row[index.id_field] for row in query.filter(rows)]
     got_results = _ids(eql_duckdb.search(query, rel, connection=con), index.id_field)
     assert got_results == _ids(query.search(rows), index.id_field)
@@ -143,8 +143,8 @@ def test_duckdb_matches_python_on_corpus_event_rules(capsys: pytest.CaptureFixtu
             exact.append((number, rule, condition.sql, expected))
             continue
         refused[rule["name"]] = condition.refused[0]
-        got = [row["__id"] for row in eql_duckdb.filter(query, con.from_arrow(table), connection=con)
-               .fetch_arrow_table().to_pylist()]
+        got = [row["__id"] for row in eql_duckdb.arrow_table(
+            eql_duckdb.filter(query, con.from_arrow(table), connection=con)).to_pylist()]
         if got != expected:
             wrong.append(rule["name"])
     for start in range(0, len(exact), 100):

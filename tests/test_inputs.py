@@ -312,6 +312,29 @@ def test_missing_comma_in_an_array_loses_nothing(tmp_path):
     assert [p.message for p in report.problems] == ["missing ',' between array elements"]
 
 
+@pytest.mark.parametrize(("document", "message"), [
+    ('[]{"a":1}, {"b":2}]', "']' before the end of the document: read on as elements of the array"),
+    ('[{"a":1},\n]{"b":2}]', "']' before the end of the document: read on as elements of the array"),
+    ('[{"a":1}]\n[{"b":2}]', "a second JSON array after the first"),
+])
+def test_text_after_an_early_closing_bracket_is_read_not_dropped(tmp_path, document, message):
+    path = tmp_path / "events.json"
+    path.write_text(document)
+    events, report = read_all(path)
+    assert events == [{"a": 1}, {"b": 2}]
+    assert [p.message for p in report.problems] == [message] and report.unreadable == 0
+
+
+def test_garbage_after_the_array_is_reported_as_lost(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_text('[{"a":1}] xyz')
+    events, report = read_all(path)
+    assert events == [{"a": 1}] and report.unreadable == 1
+    assert [p.message for p in report.problems] == [
+        "']' before the end of the document: read on as elements of the array",
+        "invalid JSON: Expecting value (line 1, column 11) (skipped to the end of the file)"]
+
+
 def test_unbalanced_element_falls_back_to_the_next_object_line(tmp_path):
     path = tmp_path / "events.json"
     path.write_text('[\n  {"id": 1},\n  {"id": 2, "x": [1,\n  {"id": 3},\n  {"id": 4}\n]\n')

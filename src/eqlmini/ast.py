@@ -291,6 +291,23 @@ def fields_of(node: Expr) -> list[Field]:
     return list(seen.values())
 
 
+# A comparison read from its other side: `5 < x` is `x > 5`.
+FLIPPED_COMPARISONS = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def field_against_literal(node: Expr) -> tuple[str, Field, Literal] | None:
+    """``node`` as (operator, field, literal) when it compares a field with a literal, the
+    operator read from the field's side (``5 < x`` gives ``(">", x, 5)``); otherwise None."""
+    if node.__class__ is not Comparison:
+        return None
+    op, field, literal = node.op, node.left, node.right  # type: ignore[union-attr]
+    if isinstance(literal, Field):
+        op, field, literal = FLIPPED_COMPARISONS[op], literal, field
+    if isinstance(field, Field) and isinstance(literal, Literal):
+        return op, field, literal
+    return None
+
+
 def walk(node: Expr) -> Iterator[Expr]:
     """Every node of an expression, parents before children, left to right."""
     stack = [node]

@@ -85,7 +85,6 @@ class _Fallback:
         return self.predicate(event)
 
 
-_FLIPPED = {"==": "==", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 def _set_number(value: Any) -> bool:
     """A number constant a Python set can hold for an exact lookup: not ``0.0`` or ``-0.0``,
     which Python deems equal and Elasticsearch (``Double.compare``) does not."""
@@ -279,13 +278,10 @@ class _Emitter(Source):
 
     def typed_leaf(self, node: ast.Expr) -> str | None:
         """A date or version field against a literal, compared in the type's own order."""
-        if not isinstance(node, ast.Comparison) or not self.field_types:
+        compared = ast.field_against_literal(node) if self.field_types else None
+        if compared is None or compared[1].name not in self.field_types:
             return None
-        op, field, literal = node.op, node.left, node.right
-        if isinstance(literal, ast.Field):
-            op, field, literal = _FLIPPED[op], literal, field
-        if not (isinstance(field, ast.Field) and field.name in self.field_types and isinstance(literal, ast.Literal)):
-            return None
+        op, field, literal = compared
         key = values.FIELD_TYPES[self.field_types[field.name]]
         literal_key = key(literal.value)
         if literal_key is None:

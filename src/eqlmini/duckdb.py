@@ -24,7 +24,7 @@ from .sql.columns import ColumnType, ListOf, Struct, column_type
 if TYPE_CHECKING:
     import duckdb as _duckdb_module
 
-__all__ = ["columns", "events", "filter", "positions", "relation", "search", "to_sql"]
+__all__ = ["arrow_table", "columns", "events", "filter", "positions", "relation", "search", "to_sql"]
 
 _PARQUET = (".parquet", ".parq", ".pq")
 _NDJSON = (".ndjson", ".jsonl", ".json", ".ndjson.gz", ".jsonl.gz", ".json.gz")
@@ -74,6 +74,13 @@ def columns(source: Any) -> dict[str, ColumnType]:
     return {name: _column_type(kind) for name, kind in zip(rel.columns, rel.types)}
 
 
+def arrow_table(rel: Any) -> Any:
+    """The rows of DuckDB relation ``rel`` as a pyarrow Table (``to_arrow_table`` where this
+    DuckDB has it; ``fetch_arrow_table``, deprecated since, where it does not)."""
+    fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
+    return fetch()
+
+
 def _column_type(kind: Any) -> ColumnType:
     if kind.id in ("list", "array"):
         return ListOf(_column_type(dict(kind.children)["child"]))
@@ -102,7 +109,7 @@ def filter(query: Query, source: Any, *,  # noqa: A001 - the name is the API
     selected = rel.filter(condition.sql)
     if condition.exact:
         return selected
-    table = selected.fetch_arrow_table()
+    table = arrow_table(selected)
     keep = [query.match(row) for row in table.to_pylist()]
     import pyarrow
 
@@ -137,7 +144,7 @@ def search(query: Query, source: Any, *, connection: "_duckdb_module.DuckDBPyCon
     """
     rel = relation(source, connection)
     condition = to_sql(query, rel)
-    rows = rel.filter(condition.sql).fetch_arrow_table().to_pylist()
+    rows = arrow_table(rel.filter(condition.sql)).to_pylist()
     return query.search(rows, on_error=on_error)
 
 
@@ -145,7 +152,8 @@ def events(source: Any, *, connection: "_duckdb_module.DuckDBPyConnection | None
            batch_size: int = 10_000) -> Iterator[dict[str, Any]]:
     """The rows of ``source`` (Parquet or NDJSON paths or globs, a table ...) as event dicts,
     streamed in batches: what ``eqlmini search`` and ``scan`` read from a Parquet file."""
-    reader = relation(source, connection).fetch_arrow_reader(batch_size)
+    rel = relation(source, connection)
+    reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(batch_size)  # as in arrow_table
     for batch in reader:
         yield from batch.to_pylist()
 

@@ -17,6 +17,9 @@ is not JSON (a misread quote can make two bad values balance as one); otherwise 
 bracket or quote went missing) it resumes at the good place and counts one lost value
 for the bad one and one for each likely place it passed over.
 
+A ``]`` with more text after it does not end the reading: the text is read on as more
+elements (a stray ``]``) or as a second array, reported, with nothing lost.
+
 Places are searched once, forward, and text a parse has read is never searched again,
 so a document of any number of malformed values costs time linear in its length.
 """
@@ -66,11 +69,17 @@ def read_document(blocks: Iterator[tuple[int, list[bytes]]], source: str, report
             yield batch, lines
             batch, lines = [], []
         if in_array and text[position] == "]":
-            in_array = False
-            position = _skip(text, position + 1)
-            if position < len(text):
-                report.add(source, f"line {line_of(position)}", "text after the end of the JSON array")
-            break
+            after = _skip(text, position + 1)
+            if after == len(text):
+                in_array = False
+                break
+            # More follows: a stray "]" (read on) or a second array (read it too); nothing is lost.
+            second = text[after] == "["
+            report.add(source, f"line {line_of(position)}", "a second JSON array after the first" if second
+                       else "']' before the end of the document: read on as elements of the array",
+                       unreadable=False)
+            position = _skip(text, after + 1) if second or text[after] == "," else after
+            continue
         line = line_of(position)
         location = f"line {line}"
         try:

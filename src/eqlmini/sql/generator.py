@@ -121,13 +121,10 @@ class SqlGenerator(ValueBuilder):
 
     def typed_leaf(self, node: ast.Expr) -> str | None:
         """A ``date`` or ``version`` field against a literal (the compiler's ``typed_leaf``)."""
-        if not isinstance(node, ast.Comparison):
+        compared = ast.field_against_literal(node)
+        if compared is None or compared[1].name not in self.field_types:
             return None
-        op, field, literal = node.op, node.left, node.right
-        if isinstance(literal, ast.Field):
-            op, field, literal = _FLIPPED[op], literal, field
-        if not (isinstance(field, ast.Field) and field.name in self.field_types and isinstance(literal, ast.Literal)):
-            return None
+        op, field, literal = compared
         kind = self.field_types[field.name]
         key = values.FIELD_TYPES[kind](literal.value)
         if key is None:
@@ -238,8 +235,6 @@ class SqlGenerator(ValueBuilder):
             sql = self.template("flatten", sql)
         return sql
 
-
-_FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 def _null_side(node: ast.Comparison) -> ast.Expr | None:

@@ -28,7 +28,6 @@ __all__ = ["Value", "ValueBuilder"]
 _NOT_CONSTANT = object()
 _LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
 _SQL_OPS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
-_FLIPPED = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 
 @dataclass(frozen=True)
@@ -193,7 +192,7 @@ class ValueBuilder:
         if a.is_constant and b.is_constant:
             return self.constant(COMPARISONS[op](a.constant, b.constant))
         if a.is_constant:
-            return self.compare(_FLIPPED[op], b, a, node)
+            return self.compare(ast.FLIPPED_COMPARISONS[op], b, a, node)
         kinds = {a.kind, b.kind}
         if a.kind == b.kind and (a.kind != "integer" or b.sql):
             return Value(f"({a.sql} {_SQL_OPS[op]} {b.sql})", "boolean", nulls)
