@@ -24,7 +24,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
-import importlib.metadata
 import importlib.util
 import json
 import os
@@ -243,6 +242,8 @@ def _header() -> bytes:
 @functools.cache
 def _environment() -> dict[str, Any]:
     """The part of the header that cannot change while the process runs."""
+    import importlib.metadata  # 10 ms to import: only when a pack is loaded
+
     from . import __version__
 
     package = Path(__file__).resolve().parent
