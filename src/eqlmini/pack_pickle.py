@@ -8,10 +8,13 @@ state instead:
 * a function that cannot be imported by name (generated predicates, closures, lambdas) as
   its code (:mod:`marshal`, with the code's constants pickled beside it), its globals (the
   module's, by name, or a generated namespace, by value), closure cells and defaults;
-* a value that is a global of an eqlmini module (a sentinel, a helper table) by name, so
-  that identity tests on it still hold;
+* an object that is a global of an eqlmini module (a sentinel, a compiled ``re`` pattern)
+  by name, so that identity tests on it still hold (plain lists, dicts, tuples and sets are
+  copied: pickle does not offer them to this pickler);
 * Query and Rule objects by their attributes, bypassing their own ``__reduce__``;
-* RE2 programs as their pattern and options, compiled again when loaded.
+* RE2 programs as their pattern and options, and a function with a ``rebuild`` attribute
+  (``(callable, args)``: the RE2 matchers of :mod:`eqlmini.re2_support`) as that call: both
+  compiled again when loaded, as RE2 cannot save a program.
 
 :func:`loads` runs the code it reads, as pickle and marshal always do: only bytes this
 process's cache wrote and authenticated (``pack_cache``) may reach it. The format is tied
@@ -32,7 +35,7 @@ import sys
 import types
 from functools import partial
 from types import BuiltinFunctionType, CellType, CodeType, FunctionType, MappingProxyType, ModuleType
-from typing import Any
+from typing import Any, Callable
 
 import re2
 
@@ -95,53 +98,42 @@ class _Pickler(pickle.Pickler):
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
         self._namespaces: dict[int, _Namespace | _ModuleNamespace] = {}
         self._globals = _module_globals()
-        self._builders: dict[type, partial[Any]] = {}
+        # How each type is reduced, found once per type: this runs for every object of a pack.
+        self._reducers: dict[type, Callable[[Any], Any]] = {
+            FunctionType: self._function, CodeType: _reduce_code, CellType: _reduce_cell,
+            _Namespace: _reduce_namespace, _ModuleNamespace: _reduce_module_namespace,
+            MappingProxyType: _reduce_mapping_proxy, re2._Regexp: _reduce_regexp,
+            **{kind: _reduce_by_attributes for kind in _BY_ATTRIBUTES}}
 
     def reducer_override(self, obj: Any) -> Any:
-        kind = type(obj)
+        reducer = self._reducers.get(type(obj))
+        if reducer is None:
+            reducer = self._reducers[type(obj)] = self._reducer_for(type(obj))
+        return reducer(obj)
+
+    def _reducer_for(self, kind: type) -> Callable[[Any], Any]:
         if kind in _SCALARS:
-            return NotImplemented
+            return _as_pickle_does
+        if "__slots__" in vars(kind) and dataclasses.is_dataclass(kind):
+            # Frozen dataclasses with slots (the syntax tree): their own unpickling looks up
+            # their fields for every object, slower than all the rest of a pack.
+            names, by_init = _fields_of(kind)
+            build = kind if by_init else partial(_slotted, kind)  # one object, pickled once
+            return lambda obj: (build, tuple([getattr(obj, name) for name in names]))
+        if issubclass(kind, EqlError):  # what loading a pack reported; subclasses take other arguments
+            return lambda obj: (_error, (kind, obj.args, dict(vars(obj))))
+        if issubclass(kind, re2._re2.RE2.Options):
+            return _reduce_re2_options
+        return self._other
+
+    def _other(self, obj: Any) -> Any:
         named = self._globals.get(id(obj))
-        if named is not None and named[2] is obj:
+        if named is not None and named[2] is obj:  # a sentinel, a table: the module's own
             return _global, named[:2]
-        if kind is FunctionType:
-            return self._function(obj)
         if obj is FunctionType or obj is CellType:  # not importable by name; their module is
             return getattr, (types, "FunctionType" if obj is FunctionType else "CellType")
-        if kind is ModuleType:
+        if type(obj) is ModuleType:
             return importlib.import_module, (obj.__name__,)
-        if kind is CodeType:
-            # marshal writes code but not arbitrary constants (sets of values, objects): the
-            # constants travel beside it, through this pickler.
-            return _code, (marshal.dumps(obj.replace(co_consts=())), obj.co_consts)
-        if kind is CellType:
-            # Filled after it is made (pickle sets `cell_contents`), as the contents may hold
-            # the function that holds the cell.
-            try:
-                return CellType, (), (None, {"cell_contents": obj.cell_contents})
-            except ValueError:  # an empty cell
-                return CellType, ()
-        if kind is _Namespace:
-            return _namespace, (), None, None, iter(obj.values.items())
-        if kind is _ModuleNamespace:
-            return _module_namespace, (obj.name,)
-        if kind is MappingProxyType:
-            return _read_only, (dict(obj),)
-        if kind in _BY_ATTRIBUTES:  # pickle sets a state dict without __setattr__, frozen or not
-            return object.__new__, (kind,), dict(vars(obj))
-        if "__slots__" in vars(kind) and dataclasses.is_dataclass(kind):
-            # Frozen dataclasses with slots (the syntax tree, its spans): their own unpickling
-            # looks up their fields for every object, slower than all the rest of a pack.
-            names, by_init = _fields_of(kind)
-            if not by_init and kind not in self._builders:
-                self._builders[kind] = partial(_slotted, kind)  # one object, pickled once
-            return self._builders.get(kind, kind), tuple([getattr(obj, name) for name in names])
-        if isinstance(obj, EqlError):  # what loading a pack reported; subclasses take other arguments
-            return _error, (kind, obj.args, dict(vars(obj)))
-        if kind is re2._Regexp:
-            return re2.compile, (obj.pattern, obj.options)
-        if isinstance(obj, re2._re2.RE2.Options):
-            return _re2_options, (tuple((name, getattr(obj, name)) for name in re2.Options.NAMES),)
         return NotImplemented
 
     def _function(self, function: FunctionType) -> Any:
@@ -164,6 +156,50 @@ class _Pickler(pickle.Pickler):
             return FunctionType, made
         return FunctionType, made, (dict(vars(function)) or None, {
             "__defaults__": function.__defaults__, "__kwdefaults__": function.__kwdefaults__})
+
+
+def _as_pickle_does(obj: Any) -> Any:
+    return NotImplemented
+
+
+def _reduce_code(code: CodeType) -> Any:
+    # marshal writes code but not arbitrary constants (sets of values, objects): the constants
+    # travel beside it, through the pickler.
+    return _code, (marshal.dumps(code.replace(co_consts=())), code.co_consts)
+
+
+def _reduce_cell(cell: CellType) -> Any:
+    # Filled after it is made (pickle sets `cell_contents`), as the contents may hold the
+    # function that holds the cell.
+    try:
+        return CellType, (), (None, {"cell_contents": cell.cell_contents})
+    except ValueError:  # an empty cell
+        return CellType, ()
+
+
+def _reduce_namespace(namespace: _Namespace) -> Any:
+    return _namespace, (), None, None, iter(namespace.values.items())
+
+
+def _reduce_module_namespace(namespace: _ModuleNamespace) -> Any:
+    return _module_namespace, (namespace.name,)
+
+
+def _reduce_mapping_proxy(mapping: MappingProxyType) -> Any:
+    return _read_only, (dict(mapping),)
+
+
+def _reduce_by_attributes(obj: Any) -> Any:
+    # pickle sets a state dict without __setattr__, frozen or not
+    return object.__new__, (type(obj),), dict(vars(obj))
+
+
+def _reduce_regexp(regexp: Any) -> Any:
+    return re2.compile, (regexp.pattern, regexp.options)
+
+
+def _reduce_re2_options(options: Any) -> Any:
+    return _re2_options, (tuple((name, getattr(options, name)) for name in re2.Options.NAMES),)
 
 
 def _module_globals() -> dict[int, tuple[str, str, Any]]:
