@@ -301,3 +301,25 @@ def test_a_new_process_loads_the_cached_pack(cache: Path, pack: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str([("Execution via MSSQL xp_cmdshell Stored Procedure", False), ("Typo", True)])
     assert eqlmini.load_rules is load_rules
+
+
+def test_loading_leaves_the_garbage_collector_as_it_was(cache: Path, pack: Path) -> None:
+    """Loading turns the collector off while it builds the pack, and leaves it as it found it:
+    on or off, and what the program froze still frozen."""
+    import gc
+
+    load_rules(pack / "typo.eql")
+    assert gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            gc.freeze()
+            frozen = gc.get_freeze_count()
+            assert frozen > 0 and len(load_rules(pack / "typo.eql")) == 1  # from the cache
+            assert gc.isenabled() is enabled and gc.get_freeze_count() == frozen
+            gc.unfreeze()
+            assert len(load_rules(pack / "typo.eql")) == 1 and gc.get_freeze_count() == 0
+            assert gc.isenabled() is enabled
+    finally:
+        gc.unfreeze()
+        gc.enable()

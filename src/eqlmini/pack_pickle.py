@@ -63,13 +63,19 @@ def dumps(value: Any) -> bytes:
 def loads(data: bytes | memoryview) -> Any:
     """The value :func:`dumps` wrote. It runs code from ``data``: never call it on bytes that
     did not come from :func:`dumps` in a trusted place (see the module docstring)."""
-    # Tens of thousands of new objects and no garbage: the cycle collector would run again
-    # and again over all of them (as long as the loading itself, measured).
+    # Hundreds of thousands of new objects and no garbage: the cycle collector would run again
+    # and again over all of them (as long as the loading itself, measured), then once more
+    # over the youngest generation, which holds them all, when it is enabled again. Freezing
+    # and unfreezing moves them to the oldest generation at once, unless the program froze
+    # objects of its own (unfreezing would release those too).
     collecting = gc.isenabled()
     gc.disable()
     try:
         return pickle.loads(data)  # noqa: S301 - authenticated by the caller (pack_cache)
     finally:
+        if gc.get_freeze_count() == 0:
+            gc.freeze()
+            gc.unfreeze()
         if collecting:
             gc.enable()
 

@@ -86,14 +86,18 @@ def rule_files(path: str | Path, *, follow_links: bool = False, on_error: OnErro
     A link under the folder that leads out of it is not followed unless ``follow_links``:
     ``on_error(link, error)`` hears of it (without ``on_error``, the error is raised).
     """
-    path = Path(path)
+    return list(_found(Path(path), follow_links, on_error))
+
+
+def _found(path: Path, follow_links: bool, on_error: OnError | None) -> dict[Path, bytes | RuleError | None]:
+    """:func:`rule_files`, each with its bytes when they were read to find it (``.toml``)."""
     if not path.is_dir():
         if not path.exists():
             raise RuleError(f"{path}: no such file or folder")
-        return [path]
-    found: list[Path] = []
+        return {path: None}
+    found: dict[Path, bytes | RuleError | None] = {}
     _walk(path, path.resolve(), follow_links, _raise if on_error is None else on_error, found, set())
-    return sorted(found)
+    return dict(sorted(found.items()))
 
 
 def load_rules(path: str | Path, *, on_error: OnError | None = None, follow_links: bool = False,
@@ -107,7 +111,8 @@ def load_rules(path: str | Path, *, on_error: OnError | None = None, follow_link
     A pack loaded before comes from the on-disk cache (:mod:`eqlmini.pack_cache`), with the
     same errors and warnings as when it was compiled; ``cache=False`` compiles it anyway.
     """
-    files = {file: _read_bytes(file) for file in rule_files(path, follow_links=follow_links, on_error=on_error)}
+    files = {file: _read_bytes(file) if data is None else data
+             for file, data in _found(Path(path), follow_links, on_error).items()}
     store = PackCache.open(cache)
     key = loaded = None
     if store is not None:
@@ -167,9 +172,9 @@ def _raise(path: Path, error: EqlError) -> None:
     raise error
 
 
-def _walk(folder: Path, root: Path, follow_links: bool, on_error: OnError, found: list[Path],
-          walked: set[Path]) -> None:
-    """Collect the rule files under ``folder`` (inside ``root``) into ``found``."""
+def _walk(folder: Path, root: Path, follow_links: bool, on_error: OnError,
+          found: dict[Path, bytes | RuleError | None], walked: set[Path]) -> None:
+    """Collect the rule files under ``folder`` (inside ``root``) into ``found`` (see _found)."""
     walked.add(folder.resolve())
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
@@ -190,9 +195,12 @@ def _walk(folder: Path, root: Path, follow_links: bool, on_error: OnError, found
                 continue                           # its files are found where it leads
         if is_dir:
             _walk(path, root, follow_links, on_error, found, walked)
-        elif entry.is_file() and (path.suffix.lower() == ".eql" or (
-                path.suffix.lower() == ".toml" and _has_rule_table(path))):
-            found.append(path)
+        elif entry.is_file() and path.suffix.lower() == ".eql":
+            found[path] = None
+        elif entry.is_file() and path.suffix.lower() == ".toml":
+            data = _read_bytes(path)
+            if _has_rule_table(path, data):
+                found[path] = data
 
 
 def _read(path: Path, data: bytes | RuleError | None = None) -> str:
@@ -225,9 +233,9 @@ def _read_bytes(path: Path) -> bytes | RuleError:
     return data
 
 
-def _has_rule_table(file: Path) -> bool:
+def _has_rule_table(file: Path, data: bytes | RuleError) -> bool:
     try:
-        return bool(_RULE_TABLE.search(_read(file)))
+        return bool(_RULE_TABLE.search(_read(file, data)))
     except RuleError:
         return True  # let load_rule report it
 
