@@ -21,7 +21,6 @@ from eqlmini.errors import EqlError
 from eqlmini.pack_cache import CacheWarning, PackCache
 from eqlmini.rule_files import Skipped, load_rules
 from eqlmini.rule_toml import dumps
-from eqlmini.rules import RuleWarning
 from eqlmini.ruleset import RuleSet
 
 from conftest import CORPUS, PROJECT, require, run_cli
@@ -255,6 +254,14 @@ def test_the_least_recently_used_packs_go(cache: Path, tmp_path: Path, monkeypat
     load_rules(files[0])  # the first used again: now the most recent
     load_rules(files[2])
     assert len(_packs(cache)) == 2 and first in _packs(cache) and second not in _packs(cache)
+
+
+def test_a_pack_over_the_size_limit_is_not_cached(cache: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "MAX_CACHED_PACK_BYTES", 1000)
+    pack_cache._warned.clear()
+    with pytest.warns(CacheWarning, match=r"not cached: the limit is eqlmini.limits.MAX_CACHED_PACK_BYTES \(1,000\)"):
+        assert len(load_rules(pack / "typo.eql")) == 1
+    assert _packs(cache) == []
 
 
 def test_a_key_covers_the_limits(cache: Path, pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:

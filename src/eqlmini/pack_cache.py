@@ -138,8 +138,10 @@ class PackCache:
         header = _header() + b"\n" + key.encode()
         body = len(header).to_bytes(4, "big") + header + payload
         data = _MAGIC + hmac.new(self._secret, body, hashlib.sha256).digest() + body
-        if len(data) > limits.MAX_CACHED_PACK_BYTES:
-            return  # too large to read back: compiled on every load
+        if len(data) > limits.MAX_CACHED_PACK_BYTES:  # too large to read back
+            _warn_once(f"a rule pack of {len(data):,} bytes compiled is not cached: the limit is "
+                       f"eqlmini.limits.MAX_CACHED_PACK_BYTES ({limits.MAX_CACHED_PACK_BYTES:,})")
+            return
         try:
             _write_atomically(self.folder / (key + _SUFFIX), data)
             self._prune()
@@ -242,7 +244,7 @@ def _header() -> bytes:
 @functools.cache
 def _environment() -> dict[str, Any]:
     """The part of the header that cannot change while the process runs."""
-    import importlib.metadata  # 10 ms to import: only when a pack is loaded
+    from importlib import metadata  # 10 ms to import: only when a pack is loaded
 
     from . import __version__
 
@@ -257,8 +259,8 @@ def _environment() -> dict[str, Any]:
         "eqlmini": __version__,
         "sources": sources.hexdigest(),
         "python": f"{sys.implementation.cache_tag} {importlib.util.MAGIC_NUMBER.hex()}",
-        "lark": importlib.metadata.version("lark"),
-        "re2": importlib.metadata.version("google-re2"),
+        "lark": metadata.version("lark"),
+        "re2": metadata.version("google-re2"),
     }
 
 
