@@ -315,18 +315,18 @@ def test_loading_leaves_the_garbage_collector_as_it_was(cache: Path, pack: Path)
     on or off, and what the program froze still frozen."""
     import gc
 
-    load_rules(pack / "typo.eql")
-    assert gc.isenabled()
+    load_rules(pack / "typo.eql")  # from the cache from here on
+    enabled_before = gc.isenabled()
     try:
         for enabled in (True, False):
             (gc.enable if enabled else gc.disable)()
             gc.freeze()
             frozen = gc.get_freeze_count()
-            assert frozen > 0 and len(load_rules(pack / "typo.eql")) == 1  # from the cache
-            assert gc.isenabled() is enabled and gc.get_freeze_count() == frozen
+            assert frozen > 0 and len(load_rules(pack / "typo.eql")) == 1
+            assert (gc.isenabled(), gc.get_freeze_count()) == (enabled, frozen)
             gc.unfreeze()
-            assert len(load_rules(pack / "typo.eql")) == 1 and gc.get_freeze_count() == 0
-            assert gc.isenabled() is enabled
+            assert len(load_rules(pack / "typo.eql")) == 1
+            assert (gc.isenabled(), gc.get_freeze_count()) == (enabled, 0)
     finally:
         gc.unfreeze()
-        gc.enable()
+        (gc.enable if enabled_before else gc.disable)()
