@@ -10,11 +10,12 @@ SyntaxWarning, so it gets a made-up global name (``f3``).
 
 from __future__ import annotations
 
+import functools
 import itertools
 from types import CodeType
 from typing import Any, Callable
 
-from . import patterns, runtime
+from . import limits, patterns, runtime
 from .errors import EqlSemanticError
 
 
@@ -71,12 +72,25 @@ class Source:
     def build(self, source: str, name: str) -> Any:
         """Compile ``source``, put the constants in place, run it; return its ``name``."""
         try:
-            code = compile(source, "<eqlmini>", "exec")
+            code = _compiled(source)
         except (SyntaxError, MemoryError, RecursionError):  # Python's own nesting limits
             raise EqlSemanticError("the query is nested too deeply to be compiled") from None
         namespace: dict[str, Any] = {**RUNTIME, **self.functions}
         exec(_with_constants(code, self.constants), namespace)  # noqa: S102 - source holds no query text
         return namespace[name]
+
+
+def _compiled(source: str) -> CodeType:
+    """``source`` compiled. Values are placeholders, so queries of one shape (``a == "x"``,
+    ``b == "y"``) have one source, and a rule pack compiles each small shape once (in the
+    corpus, a quarter of the sources repeat one met before); a long source, which no other
+    query is likely to repeat, is not kept (``limits.CODE_CACHE_SOURCE_CHARS``)."""
+    if len(source) <= limits.CODE_CACHE_SOURCE_CHARS:
+        return _compiled_shape(source)
+    return compile(source, "<eqlmini>", "exec")
+
+
+_compiled_shape = functools.lru_cache(maxsize=256)(lambda source: compile(source, "<eqlmini>", "exec"))
 
 
 def _with_constants(code: CodeType, constants: dict[str, Any]) -> CodeType:

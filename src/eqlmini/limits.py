@@ -45,6 +45,7 @@ MAX_OPEN_PARTIALS = 1_000_000  # partial sequences one matcher holds, and comple
 # ---- values, fields and predicates (core) ----------------------------------------------------
 NUMBER_CACHE_TEXT_CHARS = 64  # values.parse_number remembers the reading of texts up to this long, no longer ones
 GETTER_CACHE_NAME_CHARS = 256  # fields.getter caches the reader of names up to this long, no longer ones
+CODE_CACHE_SOURCE_CHARS = 4096  # codegen keeps the compiled code of generated sources up to this long (the last 256)
 INLINE_FIELD_PARTS = 8  # a field name of more dotted parts is read by a walk over the event, not inlined probes
 LEAF_COMBINATIONS = 10_000  # value combinations one leaf over several multi-valued fields tries per event
 

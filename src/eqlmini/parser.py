@@ -22,6 +22,7 @@ from lark.exceptions import (
 )
 
 from . import ast
+from .lalr import LalrLoop, Rejected
 from .comments import blank_comments, comment_end
 from .values import to_text
 from .errors import (
@@ -49,12 +50,18 @@ def _lark() -> Lark:
 
 
 @functools.cache
-def _fast_lark() -> Lark:
-    """The parser without positions, which builds the AST as it parses (no Lark tree at all).
+def _fast_parser() -> Callable[[str], ast.Query]:
+    """The parser without positions, which builds the AST as it parses (no Lark tree at all),
+    run by a loop that skips what only positions and error recovery need (:mod:`lalr`).
 
-    Positions cost a third of the parse, and only an error needs them: see :func:`parse_then`.
+    Positions cost a third of Lark's parse, and only an error needs them: see :func:`parse_then`.
+    The loop reads Lark's tables; a Lark whose internals it does not know runs its own loop.
     """
-    return Lark.open_from_package("eqlmini", "grammar.lark", transformer=_FastToAst(), **_GRAMMAR)
+    lark = Lark.open_from_package("eqlmini", "grammar.lark", transformer=_FastToAst(), **_GRAMMAR)
+    try:
+        return LalrLoop(lark).parse
+    except (AttributeError, KeyError, TypeError, ValueError):  # tests/test_lalr.py fails loudly then
+        return lark.parse
 
 
 def parse(text: str, *, positions: bool = True) -> ast.Query:
@@ -68,8 +75,8 @@ def parse(text: str, *, positions: bool = True) -> ast.Query:
     blanked = blank_comments(text)
     if not positions:
         try:
-            return _fast_lark().parse(blanked)
-        except (EqlError, UnexpectedInput, RecursionError):
+            return _fast_parser()(blanked)
+        except (EqlError, Rejected, UnexpectedInput, VisitError, RecursionError):
             pass  # parse again below, for the error with its position
     try:
         return _TO_AST.transform(_lark().parse(blanked))
@@ -208,6 +215,10 @@ def unescape(token: Token) -> str:
         raise EqlSyntaxError('Use triple double quotes ["""] to define unescaped string literals, not [?"]',
                              _token_span(token))
 
+    body = text[1:-1]
+    if "\\" not in body:  # most strings: nothing to unescape
+        return body
+
     def replace(match: re.Match[str]) -> str:
         escape = match.group(1)
         if match.group(2) is not None or escape.startswith("u{"):
@@ -216,7 +227,7 @@ def unescape(token: Token) -> str:
             return _ESCAPES[escape]
         raise EqlSyntaxError(f"Illegal escape sequence [\\{escape}] in string literal", _token_span(token))
 
-    return _ESCAPE.sub(replace, text[1:-1])
+    return _ESCAPE.sub(replace, body)
 
 
 def _code_point(digits: str, token: Token) -> str:

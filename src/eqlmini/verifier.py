@@ -110,7 +110,8 @@ def _verify(query: ast.Query, types: Types) -> ast.Query:
         _check_sample(body, query.pipes)
     for expr in query.expressions():
         for node in ast.walk(expr):
-            _check_node(node, types)
+            if node.__class__ not in _UNCHECKED:
+                _check_node(node, types)
     for event_query in query.event_queries():
         _check_condition(event_query.where, types)
     for pipe in query.pipes:
@@ -119,6 +120,9 @@ def _verify(query: ast.Query, types: Types) -> ast.Query:
 
 
 # ------------------------------------------------------------------ expressions
+_UNCHECKED = (ast.Literal, ast.Field)  # half the nodes of a tree; _check_node has nothing to say of them
+
+
 def _check_node(node: ast.Expr, types: Types) -> None:
     if isinstance(node, ast.Call):
         function = functions.resolve(node)
@@ -126,7 +130,7 @@ def _check_node(node: ast.Expr, types: Types) -> None:
         for index, arg in enumerate(node.args):
             # ES functions take exact values; one-argument ones name no ordinal (ToString, Length).
             ordinal = "" if function.max_args == 1 else functions.ordinal(index)
-            _check_exact(arg, types, f"[{node}]", ordinal, node)
+            _check_exact(arg, types, None, ordinal, node)
     elif isinstance(node, ast.Match):
         _check_match(node, types)
     elif isinstance(node, ast.Comparison):
@@ -167,11 +171,16 @@ def _argument_type(arg: ast.Expr, types: Types) -> tuple[frozenset[str], str] | 
 _INTEGERS = ("long", "integer", "short", "byte", "unsigned_long")
 
 
-def _check_exact(operand: ast.Expr, types: Types, operation: str, ordinal: str, node: ast.Expr) -> None:
-    """TypeResolutions.isExact: a text field without one keyword multi-field cannot be matched exactly."""
+def _check_exact(operand: ast.Expr, types: Types, operation: str | None, ordinal: str, node: ast.Expr) -> None:
+    """TypeResolutions.isExact: a text field without one keyword multi-field cannot be matched exactly.
+
+    ``operation`` names the operation in the message; None names it ``[node]``, spelled only for
+    an error (printing a node costs more than the whole check).
+    """
     field_type = types.get(operand.name) if isinstance(operand, ast.Field) else None
     if field_type is not None and field_type.inexact:
         where = f"{ordinal}argument field" if ordinal else "field"
+        operation = operation or f"[{node}]"
         raise EqlSemanticError(f"{operation} cannot operate on {where} of data type [{field_type.name}]: "
                                f"{field_type.inexact}", node.span)
 
@@ -200,7 +209,7 @@ def _check_match(node: ast.Match, types: Types) -> None:
         if static_type(node.left, types) not in (None, "string", "null"):
             raise EqlSemanticError(f"{ordinal}argument of [{node}] must be [string], found value [{node.left}] "
                                    f"type [{_type_name(node.left, types)}]", node.span)
-        _check_exact(node.left, types, f"[{node}]", ordinal, node)
+        _check_exact(node.left, types, None, ordinal, node)
     for pattern in node.patterns:
         # `like` takes any constant as its text (ES ExpressionBuilder: toLikePattern(e.fold().toString()));
         # the parser has already turned numbers and booleans into that text.
@@ -218,8 +227,8 @@ def _check_comparison(node: ast.Comparison, types: Types) -> None:
     optional = any(isinstance(side, ast.Field) and side.optional for side in (node.left, node.right))
     if has_field(node.left) and has_field(node.right) and not optional:
         raise EqlSemanticError("Comparisons against fields are not (currently) supported", node.span)
-    _check_exact(node.left, types, f"[{node}]", "first ", node)
-    _check_exact(node.right, types, f"[{node}]", "second ", node)
+    _check_exact(node.left, types, None, "first ", node)
+    _check_exact(node.right, types, None, "second ", node)
 
 
 def _check_in(node: ast.In, types: Types) -> None:
