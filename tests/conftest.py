@@ -16,6 +16,15 @@ CONFORMANCE = SHARED / "conformance" / "elasticsearch"
 CORPUS = SHARED / "corpus" / "detection-rules-eql.jsonl"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _pack_cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The compiled rule-pack cache of every test (and the commands they run) is a temporary
+    folder: tests never write to the user's own cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("EQLMINI_CACHE_DIR", str(tmp_path_factory.mktemp("pack-cache")))
+        yield
+
+
 def require(path: Path) -> Path:
     """Skip the calling test, with a clear message, when shared material is absent."""
     if not path.exists():

@@ -35,6 +35,8 @@ MAX_DOCUMENT_BYTES = 256 << 20     # one JSON document: a .json array, read whol
 
 # ----------------------------------------------------------------------------- rule files
 MAX_RULE_FILE_BYTES = 1 << 20      # one rule file (.eql, .toml); larger ones are a RuleError
+MAX_CACHED_PACKS = 8               # compiled rule packs kept in the on-disk cache; the least recently used go
+MAX_CACHED_PACK_BYTES = 256 << 20  # one cached pack (about 15 MB per 1,000 rules); larger ones are not cached
 
 # Sequences and samples (joins.py, sequences.py)
 MAX_JOIN_KEY_COMBINATIONS = 1_000  # key tuples one event takes part under (multi-valued join keys multiply)

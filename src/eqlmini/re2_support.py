@@ -54,6 +54,7 @@ def fullmatcher(regex: str, fast: bool = True) -> Matcher:
         except UnicodeEncodeError:
             data = scrub(value).encode()
         return low(anchor, data, 0, len(data))[0][0] >= 0
+    match.rebuild = (fullmatcher, (regex, fast))  # type: ignore[attr-defined]  # for eqlmini.pack_pickle
     return match
 
 

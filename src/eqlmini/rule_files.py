@@ -28,6 +28,7 @@ from typing import Any
 
 from . import limits
 from .errors import EqlError, Span
+from .pack_cache import PackCache
 from .parser import comment_end
 from .rules import _FILE_TABLES, KNOWN_KEYS, NotEqlError, Rule, RuleError, RuleWarning
 
@@ -50,8 +51,16 @@ def load_rule(path: str | Path, *, strict: bool = False) -> Rule:
     for a bad query; both name the file and line. A header key no detection rule has is
     a RuleWarning, or with ``strict`` a RuleError that suggests the nearest known key.
     """
-    path = Path(path)
-    source = _read(path)
+    notes: list[str] = []
+    try:
+        return _load_rule(Path(path), strict, notes)
+    finally:
+        _warn(notes)
+
+
+def _load_rule(path: Path, strict: bool, notes: list[str], data: bytes | RuleError | None = None) -> Rule:
+    """:func:`load_rule`, its warnings added to ``notes`` (``data``: the file's, if read already)."""
+    source = _read(path, data)
     toml = path.suffix.lower() == ".toml"
     if not (_RULE_TABLE.search(source) if toml else _starts_like_a_rule(source)):
         raise RuleError(f"{path}: not a detection rule: no [rule] table" if toml else
@@ -62,7 +71,7 @@ def load_rule(path: str | Path, *, strict: bool = False) -> Rule:
         for name, value in tables.items():
             if not isinstance(value, dict):
                 raise RuleError(f"{name} must be a table", key=name)
-        _check_keys(table, path, source, metadata_at, strict)
+        _check_keys(table, path, source, metadata_at, strict, notes)
         return Rule.from_table(table, path=path, **tables)
     except RuleError as error:
         raise _at_key(error, path, source, metadata_at) from None
@@ -77,32 +86,73 @@ def rule_files(path: str | Path, *, follow_links: bool = False, on_error: OnErro
     A link under the folder that leads out of it is not followed unless ``follow_links``:
     ``on_error(link, error)`` hears of it (without ``on_error``, the error is raised).
     """
-    path = Path(path)
+    return list(_found(Path(path), follow_links, on_error))
+
+
+def _found(path: Path, follow_links: bool, on_error: OnError | None) -> dict[Path, bytes | RuleError | None]:
+    """:func:`rule_files`, each with its bytes when they were read to find it (``.toml``)."""
     if not path.is_dir():
         if not path.exists():
             raise RuleError(f"{path}: no such file or folder")
-        return [path]
-    found: list[Path] = []
+        return {path: None}
+    found: dict[Path, bytes | RuleError | None] = {}
     _walk(path, path.resolve(), follow_links, _raise if on_error is None else on_error, found, set())
-    return sorted(found)
+    return dict(sorted(found.items()))
 
 
-def load_rules(path: str | Path, *, on_error: OnError | None = None, follow_links: bool = False) -> list[Rule]:
+def load_rules(path: str | Path, *, on_error: OnError | None = None, follow_links: bool = False,
+               cache: bool = True) -> list[Rule]:
     """Load a rule file, or every rule file under a folder (see :func:`rule_files`).
 
     Without ``on_error`` the first file that cannot be loaded raises its error; with it,
     ``on_error(path, error)`` hears of each such file (and each link not followed) and
-    the others are loaded.
+    the others are loaded. Header keys no detection rule has are RuleWarnings.
+
+    A pack loaded before comes from the on-disk cache (:mod:`eqlmini.pack_cache`), with the
+    same errors and warnings as when it was compiled; ``cache=False`` compiles it anyway.
     """
-    rules = []
-    for file in rule_files(path, follow_links=follow_links, on_error=on_error):
-        try:
-            rules.append(load_rule(file))
-        except EqlError as error:
-            if on_error is None:
-                raise
-            on_error(file, error)
-    return rules
+    files = {file: _read_bytes(file) if data is None else data
+             for file, data in _found(Path(path), follow_links, on_error).items()}
+    store = PackCache.open(cache)
+    key = loaded = None
+    if store is not None:
+        # The pack: each file's name and bytes (or why it cannot be read), in load order.
+        key = store.key([f"follow_links={follow_links}".encode(), *(
+            part for file, data in files.items() for part in (os.fsencode(file), _bytes(data)))])
+        loaded = store.get(key)
+    if not isinstance(loaded, _Loaded):
+        loaded = _Loaded.of(files)
+        if store is not None and key is not None:
+            store.put(key, loaded)
+    for file, error in loaded.errors:
+        if on_error is None:
+            raise error
+        on_error(file, error)
+    _warn(loaded.notes)
+    return list(loaded.rules)
+
+
+class _Loaded:
+    """What loading some rule files gave: the rules, the files that failed (with their errors)
+    and the warnings; what the pack cache keeps."""
+
+    def __init__(self, rules: list[Rule], errors: list[tuple[Path, EqlError]], notes: list[str]) -> None:
+        self.rules, self.errors, self.notes = rules, errors, notes
+
+    @classmethod
+    def of(cls, files: dict[Path, bytes | RuleError]) -> _Loaded:
+        """Load each file (its bytes, or why they cannot be read, are given)."""
+        loaded = cls([], [], [])
+        for file, data in files.items():
+            try:
+                loaded.rules.append(_load_rule(file, False, loaded.notes, data))
+            except EqlError as error:
+                loaded.errors.append((file, error))
+        return loaded
+
+
+def _bytes(data: bytes | RuleError) -> bytes:
+    return data if isinstance(data, bytes) else b"\0" + str(data).encode("utf-8", "surrogatepass")
 
 
 def bundled_rules_folder() -> Path:
@@ -112,18 +162,19 @@ def bundled_rules_folder() -> Path:
     return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "rules"
 
 
-def bundled_rules() -> list[Rule]:
-    """The rules shipped with eqlmini (the ``rules/`` folder of the project), loaded now."""
-    return load_rules(bundled_rules_folder())
+def bundled_rules(*, cache: bool = True) -> list[Rule]:
+    """The rules shipped with eqlmini (the ``rules/`` folder of the project), loaded now
+    (from the pack cache unless ``cache`` is False, as :func:`load_rules`)."""
+    return load_rules(bundled_rules_folder(), cache=cache)
 
 
 def _raise(path: Path, error: EqlError) -> None:
     raise error
 
 
-def _walk(folder: Path, root: Path, follow_links: bool, on_error: OnError, found: list[Path],
-          walked: set[Path]) -> None:
-    """Collect the rule files under ``folder`` (inside ``root``) into ``found``."""
+def _walk(folder: Path, root: Path, follow_links: bool, on_error: OnError,
+          found: dict[Path, bytes | RuleError | None], walked: set[Path]) -> None:
+    """Collect the rule files under ``folder`` (inside ``root``) into ``found`` (see _found)."""
     walked.add(folder.resolve())
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
@@ -144,24 +195,21 @@ def _walk(folder: Path, root: Path, follow_links: bool, on_error: OnError, found
                 continue                           # its files are found where it leads
         if is_dir:
             _walk(path, root, follow_links, on_error, found, walked)
-        elif entry.is_file() and (path.suffix.lower() == ".eql" or (
-                path.suffix.lower() == ".toml" and _has_rule_table(path))):
-            found.append(path)
+        elif entry.is_file() and path.suffix.lower() == ".eql":
+            found[path] = None
+        elif entry.is_file() and path.suffix.lower() == ".toml":
+            data = _read_bytes(path)
+            if _has_rule_table(path, data):
+                found[path] = data
 
 
-def _read(path: Path) -> str:
-    """The text of a rule file: a regular file, within the size limit, in UTF-8."""
-    limit = limits.MAX_RULE_FILE_BYTES
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise RuleError(f"{path}: not a regular file")
-        with open(path, "rb") as file:
-            data = file.read(limit + 1)
-    except OSError as error:
-        raise RuleError(f"{path}: cannot read rule file: {error.strerror or error}") from None
-    if len(data) > limit:
-        raise RuleError(f"{path}: the rule file is longer than {limit:,} bytes, the limit "
-                        "eqlmini.limits.MAX_RULE_FILE_BYTES")
+def _read(path: Path, data: bytes | RuleError | None = None) -> str:
+    """The text of a rule file: a regular file, within the size limit, in UTF-8 (``data``: what
+    :func:`_read_bytes` gave for it, if it was called already)."""
+    if data is None:
+        data = _read_bytes(path)
+    if isinstance(data, RuleError):
+        raise data
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -169,9 +217,25 @@ def _read(path: Path) -> str:
             from None
 
 
-def _has_rule_table(file: Path) -> bool:
+def _read_bytes(path: Path) -> bytes | RuleError:
+    """The bytes of a rule file: a regular file, within the size limit; or why they cannot be read."""
+    limit = limits.MAX_RULE_FILE_BYTES
     try:
-        return bool(_RULE_TABLE.search(_read(file)))
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return RuleError(f"{path}: not a regular file")
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError as error:
+        return RuleError(f"{path}: cannot read rule file: {error.strerror or error}")
+    if len(data) > limit:
+        return RuleError(f"{path}: the rule file is longer than {limit:,} bytes, the limit "
+                         "eqlmini.limits.MAX_RULE_FILE_BYTES")
+    return data
+
+
+def _has_rule_table(file: Path, data: bytes | RuleError) -> bool:
+    try:
+        return bool(_RULE_TABLE.search(_read(file, data)))
     except RuleError:
         return True  # let load_rule report it
 
@@ -190,8 +254,9 @@ def _starts_like_a_rule(source: str) -> bool:
     return source.startswith("/*", start) or bool(_EQL_START.match(source, start))
 
 
-def _check_keys(table: dict[str, Any], path: Path, source: str, at: int, strict: bool) -> None:
-    """Report header keys that no detection rule has (see load_rule)."""
+def _check_keys(table: dict[str, Any], path: Path, source: str, at: int, strict: bool, notes: list[str]) -> None:
+    """Report header keys that no detection rule has (see load_rule): an error with ``strict``,
+    else a line in ``notes``."""
     for key in table:
         if key in KNOWN_KEYS:
             continue
@@ -201,7 +266,13 @@ def _check_keys(table: dict[str, Any], path: Path, source: str, at: int, strict:
             raise problem
         placed = _at_key(problem, path, source, at)
         where = f" (line {placed.line})" if placed.line else ""
-        warnings.warn(f"{placed.message}{where}", RuleWarning, stacklevel=4)
+        notes.append(f"{placed.message}{where}")
+
+
+def _warn(notes: list[str]) -> None:
+    """Each note as a RuleWarning about the line that called the public function."""
+    for note in notes:
+        warnings.warn(note, RuleWarning, stacklevel=4)
 
 
 _RULE_TABLE = re.compile(r"^[ \t]*\[[ \t]*rule[ \t]*\]", re.MULTILINE)

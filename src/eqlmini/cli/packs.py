@@ -27,10 +27,12 @@ def add_pack_options(sub: argparse.ArgumentParser, *, strict_help: str | None = 
 
 
 def add_rules_option(sub: argparse.ArgumentParser) -> None:
-    """``--rules PATH``, repeatable, and the options of a pack."""
+    """``--rules PATH``, repeatable, the options of a pack, and ``--no-cache``."""
     sub.add_argument("--rules", action="append", metavar="PATH",
                      help="a rule file or folder (repeatable; default: the bundled rules)")
     add_pack_options(sub)
+    sub.add_argument("--no-cache", dest="cache", action="store_false",
+                     help="compile the rules even if the compiled pack is cached (see docs/rules.md)")
 
 
 def add_selection_options(sub: argparse.ArgumentParser) -> None:
@@ -54,7 +56,7 @@ def load_pack(args: argparse.Namespace) -> list[Rule]:
     anything skipped stops the command (exit 3). A selection that picks no rule stops it too
     (exit 2).
     """
-    rules = _load(args.rules, args.strict, args.follow_links)
+    rules = _load(args.rules, args.strict, args.follow_links, args.cache)
     chosen = select(rules, args)
     if not chosen and rules and _selecting(args):
         say(f"no rule matches the selection ({plural(len(rules), 'rule')} loaded)")
@@ -62,16 +64,17 @@ def load_pack(args: argparse.Namespace) -> list[Rule]:
     return chosen
 
 
-def _load(paths: list[str] | None, strict: bool, follow_links: bool) -> list[Rule]:
+def _load(paths: list[str] | None, strict: bool, follow_links: bool, cache: bool) -> list[Rule]:
     if not paths:
-        return bundled_rules()
+        return bundled_rules(cache=cache)
     skipped = Skipped()
 
     def report(path: Path, error: EqlError) -> None:
         skipped(path, error)
         if not isinstance(error, NotEqlError):
             report_error(error)
-    rules = [rule for path in paths for rule in load_rules(path, on_error=report, follow_links=follow_links)]
+    rules = [rule for path in paths for rule in load_rules(path, on_error=report, follow_links=follow_links,
+                                                                cache=cache)]
     if skipped:
         say(skipped.summary(len(rules)) + ("; --strict: stopped" if strict else ""))
         if strict:

@@ -17,12 +17,10 @@ import os
 import sys
 from typing import Any
 
-from ..errors import EqlError
+from ..cli.packs import add_rules_option, load_pack
 from ..inputs import FORMATS as INPUT_FORMATS
 from ..inputs import ReadReport, read_events
 from ..output import printable
-from ..rule_files import Skipped, bundled_rules, load_rules
-from ..rules import NotEqlError, Rule
 from . import Replay, changed, replay
 from .documents import delay_function
 from .output import FORMATS, SECTIONS, plural, write
@@ -37,7 +35,7 @@ STATUSES = f"""exit status:
   {OK}    done, no alert
   {FOUND}    done, alerts raised
   {USAGE}    usage error
-  3    a rule, or its schedule, is invalid
+  3    a rule, or its schedule, is invalid (with --strict: a rule file was skipped)
   {INPUT}    input trouble: a file, record or event could not be read, or a limit cut work short"""
 
 
@@ -51,8 +49,7 @@ def add(commands: Any) -> argparse.ArgumentParser:
     sub.add_argument("files", nargs="+", metavar="FILE", help="NDJSON, JSON or EVTX files (gzip too); - reads "
                                                                  "standard input")
     sub.add_argument("--input-format", choices=INPUT_FORMATS, help="the format of every FILE (default: guessed)")
-    sub.add_argument("--rules", action="append", metavar="PATH",
-                     help="a rule file or folder (repeatable; default: the bundled rules)")
+    add_rules_option(sub)
     sub.add_argument("--format", choices=FORMATS,
                      help="table (the default on a terminal), json: one JSON object per line (the default "
                           "otherwise), or csv")
@@ -86,7 +83,9 @@ def add(commands: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Replay; return the exit status."""
-    rules = [changed(rule, **dict(args.changes)) for rule in _rules(args.rules)]
+    rules = load_pack(args)
+    if args.changes:  # a changed rule is a new Rule, compiled again: only when asked for
+        rules = [changed(rule, **dict(args.changes)) for rule in rules]
     format = args.format or (_FORMAT_OF_EXTENSION.get(os.path.splitext(args.output)[1].lower(), "json")
                              if args.output else "table" if sys.stdout.isatty() else "json")
     sections = args.show or (["executions"] if format == "csv" else ["executions", "missed", "summary"])
@@ -114,23 +113,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         _say(f"{report.summary()}; {_found(result)}")
     return INPUT if not report.ok or getattr(args, "limits_hit", None) else FOUND if result.alerts else OK
-
-
-def _rules(paths: list[str] | None) -> list[Rule]:
-    """The rules of ``--rules`` (the bundled ones by default); each file that does not load is
-    said on stderr, as ``eqlmini scan`` says it, and left out."""
-    if not paths:
-        return bundled_rules()
-    skipped = Skipped()
-
-    def report(path: Any, error: EqlError) -> None:
-        skipped(path, error)
-        if not isinstance(error, NotEqlError):
-            _say(f"rule error: {error}")
-    rules = [rule for path in paths for rule in load_rules(path, on_error=report)]
-    if skipped:
-        _say(skipped.summary(len(rules)))
-    return rules
 
 
 def _found(result: Replay) -> str:
