@@ -31,6 +31,7 @@ from .patterns import fold
 from .values import parse_number
 
 _WILDCARD = re.compile(r"[*?]")
+_LEAVES = (ast.Comparison, ast.Match, ast.In)  # the nodes a term can come from
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,8 @@ def build(queries: Sequence[tuple[ast.EventQuery, SearchOptions]]) -> packgen.Co
             key = ((options.event_category_field, "text"), fold(query.category))
             mentions[key] = mentions.get(key, 0) + 1
         typed = _typed(options)
-        terms.append({id(node): _leaf_term(node, typed) for node in ast.walk(query.where)})
+        terms.append({id(node): _leaf_term(node, typed) for node in ast.walk(query.where)
+                      if node.__class__ in _LEAVES})
         for term in terms[-1].values():
             for lookup, keys in getattr(term, "alternatives", ()):
                 for key in keys:
@@ -102,7 +104,7 @@ def build(queries: Sequence[tuple[ast.EventQuery, SearchOptions]]) -> packgen.Co
         else:
             bucket = by_category.setdefault(options.event_category_field, {}).setdefault(
                 fold(query.category), _Bucket())
-        bucket.add(number, _cheapest(query.where, cost, lambda node: terms[number][id(node)]))  # noqa: B023
+        bucket.add(number, _cheapest(query.where, cost, lambda node: terms[number].get(id(node))))  # noqa: B023
     # One generated function per category, called from the one for the queries of any category.
     categories = [((field, "text"), {key: bucket.collector() for key, bucket in buckets.items()})
                   for field, buckets in by_category.items()]
