@@ -123,7 +123,7 @@ class _Emitter(Source):
         one true when the event also has a dotted key along the path (None if none can);
         with ``top_probes=False``, one below the event's own keys (the caller tests those).
 
-        ``(parent.get(key) or _NOTHING)`` walks down; a value in the way that is neither an
+        ``parent.get(key, _NOTHING)`` walks down; a value in the way that is neither an
         object nor empty (a list of objects, a string) raises there, and the predicate then
         starts over with full getters (``compile_condition``). The value is what the event
         stores (None, a scalar, a list that may nest or hold nulls, even an object, or a
