@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -16,13 +19,21 @@ CONFORMANCE = SHARED / "conformance" / "elasticsearch"
 CORPUS = SHARED / "corpus" / "detection-rules-eql.jsonl"
 
 
-@pytest.fixture(autouse=True, scope="session")
-def _pack_cache_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> Any:
+_USER_CACHE = os.environ.get("EQLMINI_CACHE_DIR")
+
+
+def pytest_configure(config: pytest.Config) -> None:
     """The compiled rule-pack cache of every test (and the commands they run) is a temporary
-    folder: tests never write to the user's own cache."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("EQLMINI_CACHE_DIR", str(tmp_path_factory.mktemp("pack-cache")))
-        yield
+    folder, from before collection on (test modules load rules when imported): tests never
+    write to the user's own cache."""
+    os.environ["EQLMINI_CACHE_DIR"] = tempfile.mkdtemp(prefix="eqlmini-pack-cache-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the tests' cache folder; the variable is as it was."""
+    shutil.rmtree(os.environ.pop("EQLMINI_CACHE_DIR"), ignore_errors=True)
+    if _USER_CACHE is not None:
+        os.environ["EQLMINI_CACHE_DIR"] = _USER_CACHE
 
 
 def require(path: Path) -> Path:
