@@ -224,6 +224,40 @@ def test_no_cache_where_it_cannot_be(tmp_path: Path, pack: Path, monkeypatch: py
     assert not (tmp_path / "cache").exists()
 
 
+def test_no_home_folder_means_no_cache_not_an_error(pack: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``Path.home()`` raises where HOME is unset and the user has no passwd entry (a container
+    run as a bare uid): loading goes on without the cache, with one warning."""
+    def no_home() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.delenv("EQLMINI_CACHE_DIR")
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(Path, "home", no_home)
+    pack_cache._warned.clear()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert [rule.name for rule in load_rules(pack / "xp_cmdshell.eql")] == [
+            "Execution via MSSQL xp_cmdshell Stored Procedure"]
+    assert [str(w.message) for w in caught if w.category is CacheWarning] == [
+        "the rule-pack cache cannot be used (Could not determine home directory.); rule packs are compiled on "
+        "every load"]
+
+
+def test_temporary_files_left_by_a_killed_writer_go(cache: Path, tmp_path: Path) -> None:
+    rule = tmp_path / "r.eql"
+    rule.write_text("process where process.pid == 1\n", encoding="utf-8")
+    load_rules(rule)
+    left = cache / ".abc.pack.123.0000.tmp"
+    fresh = cache / ".def.pack.124.0000.tmp"
+    left.write_bytes(b"x" * 100)
+    fresh.write_bytes(b"x")
+    os.utime(left, ns=(1, 1))  # long ago: its writer is gone
+    rule.write_text("process where process.pid == 2\n", encoding="utf-8")
+    load_rules(rule)  # a new pack: stored, then the folder pruned
+    assert not left.exists() and fresh.exists()
+
+
 def test_where_the_cache_is(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("EQLMINI_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

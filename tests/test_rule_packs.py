@@ -4,6 +4,7 @@ bounds, links not followed out of a folder, no file text shown that is not a rul
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -60,6 +61,16 @@ def test_load_rules_loads_what_loads_and_hands_over_the_rest(pack: Path) -> None
     assert str(warning.message).endswith("typo.eql: unknown key 'serverity' (did you mean 'severity'?) (line 3)")
     with pytest.raises(EqlError, match="broken.eql: unexpected end of query"):  # without on_error, as before
         load_rules(pack)
+
+
+def test_a_header_warning_points_at_the_line_that_loaded_the_rule(pack: Path) -> None:
+    for load in (load_rules, load_rule):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            line = inspect.currentframe().f_lineno + 1  # type: ignore[union-attr]
+            load(pack / "typo.eql")
+        (warning,) = [w for w in caught if issubclass(w.category, RuleWarning)]
+        assert (warning.filename, warning.lineno) == (__file__, line), load.__name__
 
 
 def test_languages_are_counted_by_name(tmp_path: Path) -> None:

@@ -77,8 +77,12 @@ def columns(source: Any) -> dict[str, ColumnType]:
 def arrow_table(rel: Any) -> Any:
     """The rows of DuckDB relation ``rel`` as a pyarrow Table (``to_arrow_table`` where this
     DuckDB has it; ``fetch_arrow_table``, deprecated since, where it does not)."""
-    fetch = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
-    return fetch()
+    return _current(rel, "to_arrow_table", "fetch_arrow_table")()
+
+
+def _current(rel: Any, name: str, deprecated: str) -> Any:
+    """The relation's method ``name``, or its older name on a DuckDB that lacks it."""
+    return getattr(rel, name, None) or getattr(rel, deprecated)
 
 
 def _column_type(kind: Any) -> ColumnType:
@@ -153,7 +157,7 @@ def events(source: Any, *, connection: "_duckdb_module.DuckDBPyConnection | None
     """The rows of ``source`` (Parquet or NDJSON paths or globs, a table ...) as event dicts,
     streamed in batches: what ``eqlmini search`` and ``scan`` read from a Parquet file."""
     rel = relation(source, connection)
-    reader = (getattr(rel, "to_arrow_reader", None) or rel.fetch_arrow_reader)(batch_size)  # as in arrow_table
+    reader = _current(rel, "to_arrow_reader", "fetch_arrow_reader")(batch_size)
     for batch in reader:
         yield from batch.to_pylist()
 

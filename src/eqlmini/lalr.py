@@ -14,9 +14,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from lark import Lark, Token
-from lark.grammar import Terminal
-from lark.parse_tree_builder import ExpandSingleChild
-from lark.parsers.lalr_analysis import Shift
 
 __all__ = ["LalrLoop", "Rejected"]
 
@@ -32,6 +29,11 @@ class LalrLoop:
     ``lexer="contextual"`` and a transformer (the tree is built as the text is parsed)."""
 
     def __init__(self, lark: Lark) -> None:
+        # Lark's internals, imported here: a Lark without them makes parser.py fall back, not fail
+        from lark.grammar import Terminal
+        from lark.parse_tree_builder import ExpandSingleChild
+        from lark.parsers.lalr_analysis import Shift
+
         frontend = lark.parser
         lalr = frontend.parser.parser  # lark.parsers.lalr_parser._Parser
         table, callbacks = lalr.parse_table, lalr.callbacks
@@ -45,7 +47,8 @@ class LalrLoop:
         self.actions: dict[Any, dict[str, tuple[bool, Any]]] = {}
         for state, row in table.states.items():
             self.actions[state] = {  # names as plain str: Lark's Token compares in Python, slowly
-                str(symbol): (True, target) if action is Shift else (False, self._reduction(target, callbacks[target]))
+                str(symbol): (True, target) if action is Shift
+                else (False, self._reduction(target, callbacks[target], ExpandSingleChild))
                 for symbol, (action, target) in row.items()}
         # (state below, top state, next terminal) -> top state after a chain of `?rule`s.
         self.chains: dict[tuple[Any, Any, str], Any] = {}
@@ -64,8 +67,9 @@ class LalrLoop:
             self.lexers[state] = patterns[0].match
 
     @staticmethod
-    def _reduction(rule: Any, callback: Callable[[list[Any]], Any]) -> tuple[int, str, Callable[..., Any] | None]:
-        passes_child = isinstance(callback, ExpandSingleChild) and len(rule.expansion) == 1
+    def _reduction(rule: Any, callback: Callable[[list[Any]], Any],
+                   expand_single_child: type) -> tuple[int, str, Callable[..., Any] | None]:
+        passes_child = isinstance(callback, expand_single_child) and len(rule.expansion) == 1
         return len(rule.expansion), str(rule.origin.name), None if passes_child else callback
 
     def parse(self, text: str) -> Any:

@@ -44,6 +44,7 @@ _MAGIC = b"eqlmini pack cache\n"
 _TAG_BYTES = 32  # an HMAC-SHA256
 _KEY_FILE = "key"
 _SUFFIX = ".pack"
+_TEMPORARY = ".tmp"
 _TOUCH_AFTER = 3600  # seconds: a file used is marked used (its mtime) at most this often, for pruning
 
 
@@ -77,16 +78,19 @@ class PackCache:
     def open(cls, enabled: bool = True) -> PackCache | None:
         """The cache in :func:`directory`, its folder and key made if missing; None when it is
         turned off (``enabled`` False, or ``EQLMINI_CACHE_DIR=off``) or cannot be used."""
-        folder = directory() if enabled else None
-        if folder is None:
-            return None
+        folder = None
         try:
+            folder = directory() if enabled else None
+            if folder is None:
+                return None
+            _environment()  # what keys a pack, read here where a failure only turns the cache off
             return cls(folder, _secret(folder))
-        except OSError as error:
-            _warn_once(f"the rule-pack cache in {folder} cannot be used ({error.strerror or error}); "
+        # RuntimeError: no home folder (Path.home); ImportError: Lark or RE2 without its metadata
+        except (OSError, RuntimeError, ImportError) as error:
+            _warn_once(f"the rule-pack cache{_in(folder)} cannot be used ({getattr(error, 'strerror', None) or error}); "
                        "rule packs are compiled on every load")
         except _Untrusted as error:
-            _warn_once(f"the rule-pack cache in {folder} is not used: {error}")
+            _warn_once(f"the rule-pack cache{_in(folder)} is not used: {error}")
         return None
 
     def key(self, parts: list[bytes]) -> str:
@@ -160,15 +164,34 @@ class PackCache:
         return body[4 + size:] if body[4:4 + size] == _header() + b"\n" + key.encode() else None
 
     def _prune(self) -> None:
+        """Drop the least recently used packs beyond the limit, and temporary files that a
+        process killed while writing left behind."""
         packs = []
+        stale = time.time() - _TOUCH_AFTER
         for entry in os.scandir(self.folder):
-            if entry.name.endswith(_SUFFIX) and entry.is_file(follow_symlinks=False):
-                packs.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
-        for _, path in sorted(packs, reverse=True)[limits.MAX_CACHED_PACKS:]:
             try:
-                os.unlink(path)
-            except FileNotFoundError:  # another process pruned it first
-                pass
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                modified = entry.stat(follow_symlinks=False).st_mtime
+            except FileNotFoundError:  # another process pruned it meanwhile
+                continue
+            if entry.name.endswith(_SUFFIX):
+                packs.append((modified, entry.path))
+            elif entry.name.endswith(_TEMPORARY) and modified < stale:
+                _unlink(entry.path)
+        for _, path in sorted(packs, reverse=True)[limits.MAX_CACHED_PACKS:]:
+            _unlink(path)
+
+
+def _in(folder: Path | None) -> str:
+    return f" in {folder}" if folder is not None else ""
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:  # another process removed it first
+        pass
 
 
 class _Untrusted(Exception):
@@ -215,7 +238,7 @@ def _check_private(path: Path, info: os.stat_result, *, writable_only: bool) -> 
 def _write_atomically(path: Path, data: bytes, *, replace: bool = True) -> None:
     """Write ``data`` to a new private file beside ``path``, then move it to ``path``: readers
     see the old file or the whole new one. Without ``replace``, an existing ``path`` wins."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}{_TEMPORARY}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
     descriptor = os.open(temporary, flags, 0o600)
     try:

@@ -60,7 +60,7 @@ def _fast_parser() -> Callable[[str], ast.Query]:
     lark = Lark.open_from_package("eqlmini", "grammar.lark", transformer=_FastToAst(), **_GRAMMAR)
     try:
         return LalrLoop(lark).parse
-    except (AttributeError, KeyError, TypeError, ValueError):  # tests/test_lalr.py fails loudly then
+    except (ImportError, AttributeError, KeyError, TypeError, ValueError):  # tests/test_lalr.py fails loudly then
         return lark.parse
 
 

@@ -272,7 +272,7 @@ def _check_keys(table: dict[str, Any], path: Path, source: str, at: int, strict:
 def _warn(notes: list[str]) -> None:
     """Each note as a RuleWarning about the line that called the public function."""
     for note in notes:
-        warnings.warn(note, RuleWarning, stacklevel=4)
+        warnings.warn(note, RuleWarning, stacklevel=3)
 
 
 _RULE_TABLE = re.compile(r"^[ \t]*\[[ \t]*rule[ \t]*\]", re.MULTILINE)
