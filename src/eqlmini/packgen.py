@@ -25,7 +25,7 @@ from . import ast, limits
 from .compiler import _Emitter
 from .fields import dotted_keys
 from .patterns import fold
-from .values import as_values, parse_number, to_text
+from .values import as_values, parse_number, texts as value_texts
 
 Event = Mapping[str, Any]
 Collect = Callable[[Event, set], None]
@@ -77,7 +77,7 @@ def texts(raw: Any) -> tuple[str, ...]:
         return ()
     if raw.__class__ is str:
         return (fold(raw),)
-    return tuple(fold(text) for text in map(to_text, as_values(raw)) if text is not None)
+    return tuple(map(fold, value_texts(raw)))
 
 
 def _build(always: tuple[int, ...], lookups: Lookups, fallback: _Fallback | None) -> Collect:

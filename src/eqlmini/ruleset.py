@@ -158,7 +158,7 @@ class RuleSet:
 
     def _each_rule_on_each_event(self, events: Iterable[Event], on_error: OnEventError) -> Iterator[Alert]:
         """The plain loop, for a few event rules without pipes."""
-        rules = [(rule, match, stamp) for rule, match, stamp in zip(self.rules, self._predicates, self._timestamps)]
+        rules = list(zip(self.rules, self._predicates, self._timestamps))
         for position, event in enumerate(events):
             if event.__class__ is not dict and not isinstance(event, Mapping):
                 on_error(position, _not_an_event(event))
